@@ -1,0 +1,153 @@
+"""Finding duplicates: segment near-duplicate groups, containment links, document clusters.
+
+Segment level, on distinct texts (uids):
+1. shingle each text and sign it (batched MinHash, `signatures.py`);
+2. candidate pairs from `MinHashLSH`, kept only if the exact Jaccard similarity of the shingle
+   sets reaches `segment_threshold` -> union-find gives *near-duplicate groups*;
+3. known boilerplate lines take part in step 2 as extra texts with no occurrence, so a group
+   holding one is known boilerplate;
+4. containment links (`MinHashLSHEnsemble`, verified exactly): a passage of at least
+   `min_containment_words` words whose shingles lie mostly inside a longer segment of another
+   article joins that segment's *cluster* (a quote carried inside different paragraphs).
+   Containment only links clusters for the cluster map; removals are decided on near-duplicate
+   groups, so a quote repeated inside a longer paragraph of the same article is never dropped.
+
+Document level: each article's words are shingled as a whole and clustered the same way at
+`doc_threshold` (syndicated copies, exact duplicate files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .candidates import containment, containment_pairs, jaccard, lsh_pairs
+from .config import Config
+from .corpus import Corpus
+from .normalize import words
+from .shingles import TokenHasher, fold32, shingle_hashes
+from .signatures import minhash_batch
+from .unionfind import UnionFind
+
+
+@dataclass
+class SegmentMatches:
+    keys: list[str]
+    """Match key per uid: the corpus' distinct texts, then the known boilerplate lines."""
+    n_texts: int
+    """uids below this are corpus texts; the rest are known boilerplate lines."""
+    shingles: list[np.ndarray]
+    """Sorted unique 64-bit shingle hashes per uid."""
+    group: np.ndarray
+    """Near-duplicate group (its smallest uid) per uid."""
+    cluster: np.ndarray
+    """Cluster (its smallest uid) per uid: near-duplicate groups joined by containment links."""
+    known_groups: frozenset[int]
+    """Near-duplicate groups that hold a known boilerplate line."""
+
+    def similarity(self, u: int, v: int) -> float:
+        return 1.0 if u == v else jaccard(self.shingles[u], self.shingles[v])
+
+
+
+@dataclass
+class DocumentMatches:
+    shingles: list[np.ndarray]
+    """Sorted unique 64-bit shingle hashes per document."""
+    cluster: np.ndarray
+    """Cluster (its smallest document index) per document."""
+
+
+def shingle_sets(word_lists: list[list[str]], n: int, config: Config,
+                 hasher: TokenHasher) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sorted unique shingle hashes and MinHash signatures of many word sequences, in batches."""
+    sets: list[np.ndarray] = []
+    sigs = np.empty((len(word_lists), config.num_perm), dtype=np.uint32)
+    for lo in range(0, len(word_lists), config.batch_size):
+        batch = word_lists[lo: lo + config.batch_size]
+        lengths = np.array([len(w) for w in batch], dtype=np.int64)
+        offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        tokens = hasher.hash_words([w for words in batch for w in words])
+        hashes, sh_offsets = shingle_hashes(tokens, offsets, n)
+        uniq = [np.unique(hashes[sh_offsets[i]: sh_offsets[i + 1]]) for i in range(len(batch))]
+        lens = np.array([len(u) for u in uniq], dtype=np.int64)
+        u_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+        np.cumsum(lens, out=u_offsets[1:])
+        flat = np.concatenate(uniq) if uniq else np.empty(0, dtype=np.uint64)
+        sigs[lo: lo + len(batch)] = minhash_batch(fold32(flat), u_offsets, config.num_perm, config.seed)
+        sets.extend(uniq)
+    return sets, sigs
+
+
+def match_segments(corpus: Corpus, known: list[str], config: Config,
+                   hasher: TokenHasher | None = None) -> SegmentMatches:
+    hasher = hasher or TokenHasher()
+    uid_of = {k: u for u, k in enumerate(corpus.keys)}
+    extra = [k for k in known if k not in uid_of]
+    keys = corpus.keys + extra
+    word_lists = [words(k) for k in keys]
+    sets, sigs = shingle_sets(word_lists, config.shingle_size, config, hasher)
+
+    ids = [u for u in range(len(keys)) if len(sets[u])]
+    groups = UnionFind(len(keys))
+    for u, v in lsh_pairs(sigs, ids, config.segment_threshold, config.seed):
+        if jaccard(sets[u], sets[v]) >= config.segment_threshold:
+            groups.union(int(u), int(v))
+    group = groups.roots()
+    known_uids = np.array([uid_of.get(k, -1) for k in known], dtype=np.int64)
+    known_uids[known_uids < 0] = np.arange(len(corpus.keys), len(keys))
+
+    clusters = UnionFind(len(keys))
+    for u in range(len(keys)):
+        clusters.union(u, int(group[u]))
+    for q, x in _containment_links(corpus, word_lists, sets, sigs, group, config):
+        clusters.union(q, x)
+    return SegmentMatches(keys=keys, n_texts=len(corpus.keys), shingles=sets, group=group,
+                          cluster=clusters.roots(), known_groups=frozenset(group[known_uids].tolist()))
+
+
+def _containment_links(corpus: Corpus, word_lists: list[list[str]], sets: list[np.ndarray],
+                       sigs: np.ndarray, group: np.ndarray, config: Config) -> list[tuple[int, int]]:
+    """Verified (passage, container) uid pairs occurring in different documents."""
+    n_texts = len(corpus.keys)
+    ids = [u for u in range(n_texts) if len(word_lists[u]) >= config.min_containment_words]
+    if len(ids) < 2:
+        return []
+    docs_of = _docs_per_uid(corpus)
+    links = []
+    sizes = [len(sets[u]) for u in ids]
+    for q, x in containment_pairs(sigs, ids, sizes, config.containment_threshold, config.seed):
+        q, x = int(q), int(x)
+        if group[q] == group[x] or len(sets[q]) > len(sets[x]):
+            continue
+        if len(docs_of[q] | docs_of[x]) < 2:
+            continue
+        if containment(sets[q], sets[x]) >= config.containment_threshold:
+            links.append((q, x))
+    return links
+
+
+def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> DocumentMatches:
+    hasher = hasher or TokenHasher()
+    word_lists = []
+    for d in range(len(corpus.documents)):
+        doc_words: list[str] = []
+        for u in corpus.doc_uids(d):
+            doc_words.extend(words(corpus.keys[u]))
+        word_lists.append(doc_words)
+    sets, sigs = shingle_sets(word_lists, config.doc_shingle_size, config, hasher)
+    ids = [d for d in range(len(sets)) if len(sets[d])]
+    uf = UnionFind(len(sets))
+    for a, b in lsh_pairs(sigs, ids, config.doc_threshold, config.seed):
+        if jaccard(sets[a], sets[b]) >= config.doc_threshold:
+            uf.union(int(a), int(b))
+    return DocumentMatches(shingles=sets, cluster=uf.roots())
+
+
+def _docs_per_uid(corpus: Corpus) -> list[set[int]]:
+    docs: list[set[int]] = [set() for _ in corpus.keys]
+    for d, u in zip(corpus.occ_doc.tolist(), corpus.occ_uid.tolist()):
+        docs[u].add(d)
+    return docs

@@ -1,0 +1,48 @@
+"""Text normalisation for matching. The output always keeps the original characters.
+
+`normalize` folds the variation that news text shows between copies of the same passage:
+Unicode compatibility forms (NFKC: non-breaking spaces, ligatures, full-width forms), HTML
+entities, curly vs straight quotes and apostrophes, the dash family, zero-width characters,
+runs of whitespace, and case. `words` then keeps only the word tokens, so punctuation and
+spacing differences never decide whether two segments match.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_TRANSLATE = str.maketrans({
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63", "-"),
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", None),
+})
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def normalize(text: str) -> str:
+    """Return `text` folded for matching: NFKC, entities decoded, quotes/dashes folded,
+    zero-width characters dropped, whitespace collapsed, case folded."""
+    if "&" in text:
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def words(normalized: str) -> list[str]:
+    """Word tokens of an already normalised text (punctuation and spacing dropped)."""
+    return _WORD.findall(normalized)
+
+
+def match_key(text: str) -> str:
+    """The exact-duplicate key of a raw text: its words joined by single spaces.
+
+    Texts with no word characters at all (a lone "|" or "***") fall back to their normalised
+    form, so they only ever match themselves.
+    """
+    norm = normalize(text)
+    tokens = words(norm)
+    return " ".join(tokens) if tokens else norm

@@ -1,0 +1,84 @@
+"""The run report: what was read, skipped, clustered and removed (JSON and Markdown)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from .corpus import Corpus
+from .model import Skip
+from .policy import Decisions
+
+TOP_CLUSTERS = 10
+
+
+@dataclass
+class Report:
+    documents: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    segments: int = 0
+    segments_removed: int = 0
+    chars: int = 0
+    chars_removed: int = 0
+    documents_dropped: int = 0
+    clusters_by_kind: dict[str, int] = field(default_factory=dict)
+    removed_by_role: dict[str, int] = field(default_factory=dict)
+    top_clusters: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, corpus: Corpus, dec: Decisions, skips: list[Skip]) -> "Report":
+        segs = [s for per_doc in corpus.segments for s in per_doc]
+        removed = [i for i in range(len(segs)) if not dec.kept[i]]
+        kinds = Counter(c.kind for c in dec.clusters)
+        top = sorted((c for c in dec.clusters if c.level == "segment"),
+                     key=lambda c: (-c.size, c.cluster_id))[:TOP_CLUSTERS]
+        return cls(
+            documents=len(corpus.documents),
+            skipped=[{"source": s.source, "reason": s.reason} for s in skips],
+            segments=len(segs),
+            segments_removed=len(removed),
+            chars=sum(len(s.text) for s in segs),
+            chars_removed=sum(len(segs[i].text) for i in removed),
+            documents_dropped=dec.doc_kept.count(False),
+            clusters_by_kind=dict(sorted(kinds.items())),
+            removed_by_role=dict(sorted(Counter(dec.role[i] for i in removed).items())),
+            top_clusters=[{"cluster_id": c.cluster_id, "kind": c.kind, "size": c.size,
+                           "n_docs": c.n_docs, "text": _clip(c.text)} for c in top],
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+    def to_markdown(self) -> str:
+        lines = [
+            "# Deduplication report",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f"| documents read | {self.documents} |",
+            f"| inputs skipped | {len(self.skipped)} |",
+            f"| segments | {self.segments} |",
+            f"| segments removed | {self.segments_removed} |",
+            f"| characters removed | {self.chars_removed} of {self.chars} |",
+            f"| near-duplicate documents marked | {self.documents_dropped} |",
+        ]
+        lines += [f"| clusters: {k} | {v} |" for k, v in self.clusters_by_kind.items()]
+        lines += [f"| removed as {k} | {v} |" for k, v in self.removed_by_role.items()]
+        if self.top_clusters:
+            lines += ["", "## Largest segment clusters", "", "| cluster | kind | size | docs | text |",
+                      "|---|---|---:|---:|---|"]
+            lines += [f"| {c['cluster_id']} | {c['kind']} | {c['size']} | {c['n_docs']} | "
+                      f"{_cell(c['text'])} |" for c in self.top_clusters]
+        if self.skipped:
+            lines += ["", "## Skipped inputs", "", "| source | reason |", "|---|---|"]
+            lines += [f"| {_cell(s['source'])} | {_cell(s['reason'])} |" for s in self.skipped]
+        return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,59 @@
+"""Splitting an article into segments with character offsets into the original text."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from .model import Document, Segment
+
+_BLOCK_SEPARATOR = re.compile(r"\n[ \t\u00a0\u3000]*\n")
+
+
+def spans(text: str, mode: str = "line") -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of each segment of `text`, whitespace trimmed, empty ones skipped.
+
+    `line`: each non-empty line is a segment (captions, credits and UI strings are usually
+    lines of their own, so this is the right default for news text).
+    `blank_line`: blocks separated by blank lines (for hard-wrapped paragraphs).
+    """
+    if mode == "line":
+        boundaries = _line_bounds(text)
+    elif mode == "blank_line":
+        boundaries = _block_bounds(text)
+    else:
+        raise ValueError(f"unknown segmentation mode {mode!r}")
+    for start, end in boundaries:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            yield start, end
+
+
+def _line_bounds(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end == -1:
+            yield start, len(text)
+            return
+        yield start, end
+        start = end + 1
+
+
+def _block_bounds(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for match in _BLOCK_SEPARATOR.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+def split(doc: Document, mode: str = "line") -> list[Segment]:
+    """The segments of one document, numbered from 0 in reading order."""
+    return [
+        Segment(doc.doc_id, i, start, end, doc.text[start:end])
+        for i, (start, end) in enumerate(spans(doc.text, mode))
+    ]

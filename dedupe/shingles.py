@@ -1,0 +1,123 @@
+r"""Word n-gram shingles as 64-bit hashes, computed in numpy without building n-gram strings.
+
+Each distinct word is hashed once (xxh3-64). The hash of the n-gram starting at word i is a
+position-weighted sum modulo 2^64,
+
+.. math::  H_i = \sum_{k=0}^{n-1} K_k \cdot t_{i+k} \bmod 2^{64},
+
+with fixed odd multipliers :math:`K_k`, so one vectorised pass per position k hashes every
+n-gram of a batch. A segment with fewer than n words (a caption such as "Load video") becomes a
+single shingle of all its words, salted with its length, so short texts neither vanish nor
+collide with the n-grams of longer ones. `shingle_hash` computes the same value for one shingle
+given as a string, which makes our signatures reproducible with plain datasketch (see
+`signatures.py`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xxhash
+
+_MASK64 = (1 << 64) - 1
+_rng = np.random.RandomState(20240229)
+# Odd multipliers per position, and a salt per short length; fixed forever (ids depend on them).
+_K = (_rng.randint(0, 1 << 62, size=64, dtype=np.uint64) * np.uint64(2) + np.uint64(1))
+_SHORT_SALT = _rng.randint(0, 1 << 62, size=64, dtype=np.uint64)
+MAX_SHINGLE_SIZE = 32
+
+
+class TokenHasher:
+    """Hashes words to uint64 with xxh3-64, caching the vocabulary (news text is Zipfian)."""
+
+    def __init__(self, max_cache: int = 2_000_000) -> None:
+        self._cache: dict[str, int] = {}
+        self._max_cache = max_cache
+
+    def hash_words(self, words: list[str]) -> np.ndarray:
+        cache = self._cache
+        out = []
+        for word in words:
+            h = cache.get(word)
+            if h is None:
+                h = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
+                if len(cache) < self._max_cache:
+                    cache[word] = h
+            out.append(h)
+        return np.array(out, dtype=np.uint64)
+
+
+def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of many token sequences at once.
+
+    Args:
+        token_hashes: uint64 hashes of all tokens, sequences concatenated.
+        offsets: int64 array of length S+1; sequence s is tokens[offsets[s]:offsets[s+1]].
+        n: shingle size in words.
+
+    Returns:
+        (hashes, shingle_offsets): uint64 shingle hashes of all sequences concatenated, and the
+        int64 offsets of each sequence's shingles (sequences with no tokens have none).
+        Duplicates within a sequence are kept; callers dedupe where it matters.
+    """
+    if not 1 <= n <= MAX_SHINGLE_SIZE:
+        raise ValueError(f"shingle size must be in 1..{MAX_SHINGLE_SIZE}")
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    shingle_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=shingle_offsets[1:])
+    out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
+
+    with np.errstate(over="ignore"):
+        total = len(token_hashes)
+        long_seq = lengths >= n
+        if total >= n and long_seq.any():
+            windows = np.zeros(total - n + 1, dtype=np.uint64)
+            for k in range(n):
+                windows += token_hashes[k: total - n + 1 + k] * _K[k]
+            # Window i is a shingle iff it starts in a long sequence and ends inside it:
+            # the j-th shingle of sequence s is window offsets[s] + j.
+            long_counts = counts[long_seq]
+            block = np.zeros(len(long_counts), dtype=np.int64)
+            np.cumsum(long_counts[:-1], out=block[1:])
+            j = np.arange(int(long_counts.sum()), dtype=np.int64) - np.repeat(block, long_counts)
+            out[np.repeat(shingle_offsets[:-1][long_seq], long_counts) + j] = \
+                windows[np.repeat(offsets[:-1][long_seq], long_counts) + j]
+        short = (lengths > 0) & (lengths < n)
+        if short.any():
+            s_start = offsets[:-1][short]
+            s_len = lengths[short]
+            acc = _SHORT_SALT[s_len].copy()
+            for k in range(n - 1):
+                has_k = s_len > k
+                acc[has_k] += token_hashes[s_start[has_k] + k] * _K[k]
+            out[shingle_offsets[:-1][short]] = acc
+    return out, shingle_offsets
+
+
+def fold32(hashes: np.ndarray) -> np.ndarray:
+    """Fold 64-bit shingle hashes to the 32-bit values MinHash's affine32 scheme takes."""
+    return ((hashes >> np.uint64(32)) ^ hashes).astype(np.uint32)
+
+
+def shingle_hash(shingle: bytes | str, n: int) -> int:
+    """The 32-bit hash of one shingle given as its words joined by spaces.
+
+    `functools.partial(shingle_hash, n=5)` is a datasketch `hashfunc`: a `MinHash` updated with
+    every shingle string of a segment has exactly the hash values `signatures.minhash_batch`
+    computes for it.
+    """
+    if isinstance(shingle, bytes):
+        shingle = shingle.decode("utf-8")
+    words = shingle.split(" ")
+    acc = 0 if len(words) >= n else int(_SHORT_SALT[len(words)])
+    for k, word in enumerate(words):
+        acc = (acc + int(_K[k]) * xxhash.xxh3_64_intdigest(word.encode("utf-8"))) & _MASK64
+    return ((acc >> 32) ^ acc) & 0xFFFFFFFF
+
+
+def shingle_strings(words: list[str], n: int) -> list[str]:
+    """The shingles of one word sequence as strings (for tests and the naive baseline)."""
+    if len(words) >= n:
+        return [" ".join(words[i: i + n]) for i in range(len(words) - n + 1)]
+    return [" ".join(words)] if words else []
