@@ -1,0 +1,69 @@
+"""The Prefect flow: ingest -> clean -> publish, passing paths between tasks.
+
+Tasks take and return paths and small dicts only (Prefect inspects task arguments; large
+objects would cost seconds), and are not cached: the inputs are directories whose content
+changes between runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import flows  # noqa: F401  (offline settings before prefect is imported)
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from dedupe import pipeline
+from dedupe.config import from_mapping, load_config
+from dedupe.writers import staging_dir
+
+
+@task(cache_policy=NO_CACHE)
+def ingest(input_dir: str, stage: str, config: dict[str, Any]) -> str:
+    return str(pipeline.ingest(input_dir, stage, from_mapping(config)))
+
+
+@task(cache_policy=NO_CACHE)
+def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
+    report = pipeline.clean(stage, from_mapping(config))
+    return {"json": report.to_json(), "markdown": report.to_markdown(),
+            "top_clusters": report.top_clusters, "summary": _summary(report)}
+
+
+@task(cache_policy=NO_CACHE)
+def publish(stage: str, output_dir: str) -> str:
+    pipeline.publish_outputs(stage, output_dir)
+    return output_dir
+
+
+@flow(name="dedupe-news", log_prints=False)
+def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
+                config_path: str | None = None,
+                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Clean the articles below `input_dir` into Parquet files in `output_dir`."""
+    logger = get_run_logger()
+    config = load_config(config_path, **(overrides or {}))
+    settings = config.to_dict()
+    stage = staging_dir(Path(output_dir))
+    try:
+        ingest(input_dir, str(stage), settings)
+        report = clean(str(stage), settings)
+        publish(str(stage), output_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    logger.info("dedupe: %s", report["summary"])
+    create_markdown_artifact(report["markdown"], key="dedupe-report",
+                             description="Documents read, clusters by kind, removals")
+    if report["top_clusters"]:
+        create_table_artifact(report["top_clusters"], key="dedupe-top-clusters",
+                              description="Largest segment clusters")
+    return {"output_dir": output_dir, "report": report["json"]}
+
+
+def _summary(report) -> str:
+    return (f"{report.documents} documents, {len(report.skipped)} skipped, {report.segments} segments, "
+            f"{report.segments_removed} removed ({report.chars_removed} of {report.chars} characters), "
+            f"clusters {report.clusters_by_kind}")
