@@ -16,6 +16,7 @@ from typing import Any, Mapping
 SEGMENTATION_MODES = ("line", "blank_line")
 ACTIONS = ("drop", "keep")
 DOC_REPRESENTATIVES = ("longest", "first")
+MAX_SHINGLE_SIZE = 32  # = shingles.MAX_SHINGLE_SIZE (not imported: it pulls in numpy)
 
 
 class ConfigError(ValueError):
@@ -87,6 +88,10 @@ class Config:
         for name in ("shingle_size", "doc_shingle_size", "min_containment_words",
                      "boilerplate_min_docs", "boilerplate_max_words"):
             _check(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name, "an integer >= 1")
+        for name in ("shingle_size", "doc_shingle_size"):  # shingles.MAX_SHINGLE_SIZE
+            _check(getattr(self, name) <= MAX_SHINGLE_SIZE, name, f"an integer in 1..{MAX_SHINGLE_SIZE}")
+        for name in ("strict", "use_known_boilerplate"):  # a string "false" would be truthy
+            _check(isinstance(getattr(self, name), bool), name, "true or false")
         _check(_is_int(self.num_perm) and 16 <= self.num_perm <= 1024, "num_perm", "an integer in 16..1024")
         _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
         _check(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer >= 1")

@@ -28,7 +28,9 @@ def normalize(text: str) -> str:
     zero-width characters dropped, whitespace collapsed, case folded."""
     if "&" in text:
         text = html.unescape(text)
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033" to
+    # two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
+    text = unicodedata.normalize("NFKC", text.translate(_TRANSLATE)).translate(_TRANSLATE)
     return _SPACE.sub(" ", text).strip().casefold()
 
 

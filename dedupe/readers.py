@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -102,17 +103,20 @@ def _read_bytes(path: Path) -> bytes:
 def _decode(data: bytes, rel: str) -> str | Skip:
     if b"\x00" in data:
         return Skip(rel, "binary file (contains NUL bytes)")
+    # Strip the BOM by hand: "utf-8-sig" reports error offsets relative to the text after it.
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return clean_text(data.decode("utf-8-sig"))
+        return clean_text(data[bom:].decode("utf-8"))
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        return Skip(rel, f"invalid UTF-8 at line {line} (byte offset {err.start}): {err.reason}")
+        pos = err.start + bom
+        line = data[:pos].count(b"\n") + 1
+        return Skip(rel, f"invalid UTF-8 at line {line} (byte offset {pos}): {err.reason}")
 
 
 def _read_text_file(path: Path, rel: str) -> Iterator[Document | Skip]:
     try:
         data = _read_bytes(path)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt .gz stream
         yield Skip(rel, f"cannot read file: {err}")
         return
     text = _decode(data, rel)
@@ -143,7 +147,7 @@ def _make_document(source: str, text: object, doc_id: object, title: object) -> 
 def _read_jsonl(path: Path, rel: str, config: Config) -> Iterator[Document | Skip]:
     try:
         data = _read_bytes(path)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt .gz stream
         yield Skip(rel, f"cannot read file: {err}")
         return
     if b"\x00" in data:

@@ -1,0 +1,101 @@
+"""`spans` and `split`: segment boundaries and offsets into the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from dedupe.model import Document, Segment
+from dedupe.segment import spans, split
+
+ARTICLE = (
+    "  Sessions met Russian envoy twice  \n"
+    "\n"
+    "Load video\n"
+    "   \t \n"
+    "Attorney General Jeff Sessions said Thursday morning that while he twice met\n"
+    "with Russia's ambassador, he did not discuss the campaign.\n"
+    "\n"
+    "\n"
+    "\u00a0 Photo: AP \u00a0\n"
+)
+
+
+def texts(text: str, mode: str) -> list[str]:
+    return [text[s:e] for s, e in spans(text, mode)]
+
+
+def test_line_mode_one_segment_per_non_empty_line_trimmed():
+    assert texts(ARTICLE, "line") == [
+        "Sessions met Russian envoy twice",
+        "Load video",
+        "Attorney General Jeff Sessions said Thursday morning that while he twice met",
+        "with Russia's ambassador, he did not discuss the campaign.",
+        "Photo: AP",
+    ]
+
+
+def test_line_mode_offsets_point_into_original_text():
+    result = list(spans(ARTICLE, "line"))
+    assert result[0] == (2, 34)
+    assert ARTICLE[2:34] == "Sessions met Russian envoy twice"
+    starts = [s for s, _ in result]
+    assert starts == sorted(starts)
+    for start, end in result:
+        assert start < end
+        assert not ARTICLE[start].isspace() and not ARTICLE[end - 1].isspace()
+        assert "\n" not in ARTICLE[start:end]
+
+
+def test_line_mode_is_the_default():
+    assert list(spans(ARTICLE)) == list(spans(ARTICLE, "line"))
+
+
+def test_line_mode_last_line_without_newline_and_trailing_newline():
+    assert texts("a b\nc d", "line") == ["a b", "c d"]
+    assert texts("a b\nc d\n", "line") == ["a b", "c d"]
+    assert list(spans("a b\nc d", "line")) == [(0, 3), (4, 7)]
+
+
+def test_whitespace_only_text_has_no_segments():
+    assert list(spans("", "line")) == []
+    assert list(spans(" \n\t\n\u00a0\n", "line")) == []
+    assert list(spans(" \n\t\n\u00a0\n", "blank_line")) == []
+
+
+def test_blank_line_mode_joins_wrapped_lines_into_one_block():
+    result = texts(ARTICLE, "blank_line")
+    assert result == [
+        "Sessions met Russian envoy twice",
+        "Load video",
+        "Attorney General Jeff Sessions said Thursday morning that while he twice met\n"
+        "with Russia's ambassador, he did not discuss the campaign.",
+        "Photo: AP",
+    ]
+
+
+def test_blank_line_mode_treats_lines_of_spaces_as_blank():
+    text = "first para line one\nline two\n \t \nsecond para\n\u3000\nthird"
+    assert texts(text, "blank_line") == ["first para line one\nline two", "second para", "third"]
+
+
+def test_unknown_mode_raises():
+    with pytest.raises(ValueError, match="word"):
+        list(spans("a", "word"))
+
+
+def test_split_numbers_segments_from_zero_and_slices_exactly():
+    doc = Document(doc_id="news/a.txt", source="news/a.txt", title="t", text=ARTICLE)
+    segments = split(doc)
+    assert [s.index for s in segments] == [0, 1, 2, 3, 4]
+    assert segments[1] == Segment("news/a.txt", 1, 38, 48, "Load video")
+    for seg in segments:
+        assert seg.doc_id == "news/a.txt"
+        assert ARTICLE[seg.start:seg.end] == seg.text
+
+
+def test_split_blank_line_mode():
+    doc = Document(doc_id="d", source="d", title="t", text=ARTICLE)
+    segments = split(doc, "blank_line")
+    assert [s.index for s in segments] == [0, 1, 2, 3]
+    assert segments[2].text.count("\n") == 1
+    assert all(ARTICLE[s.start:s.end] == s.text for s in segments)
