@@ -5,7 +5,8 @@ Near-duplicate groups (see `matching.py`) decide removals:
   `boilerplate_min_docs` unrelated articles (near-duplicate articles count once) while no longer
   than `boilerplate_max_words` words, is boilerplate: every copy gets role `boilerplate`;
 - otherwise, inside each article the first copy of the group is kept and later copies are
-  `repeat`s, each pointing to the copy that was kept;
+  `repeat`s, each pointing to the copy that was kept; a later copy is a repeat only if its own
+  exact Jaccard similarity to that kept copy reaches `segment_threshold` (else it is kept too);
 - kept copies are `shared` when their cluster spans several articles, else `first`.
 Document clusters keep one representative (`doc_representative`) and mark the others.
 Cluster ids are content-derived (a hash of the representative's match key, or of the
@@ -98,18 +99,23 @@ def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: C
                     out.role[i] = Role.BOILERPLATE.value
                     out.kept[i] = config.boilerplate_action == "keep"
                 continue
-            first_in_doc: dict[int, int] = {}
+            kept_in_doc: dict[int, list[int]] = defaultdict(list)
             for i in occ:
                 d = occ_doc[i]
-                if d not in first_in_doc:
-                    first_in_doc[d] = i
+                # A repeat must itself be verified against the copy kept in its article:
+                # union-find chains (A~B, B~C) must not delete a C that is not close to A.
+                match = next(((f, sim) for f in kept_in_doc[d]
+                              if (sim := seg.similarity(occ_uid[i], occ_uid[f])) >= config.segment_threshold),
+                             None)
+                if match is None:
+                    kept_in_doc[d].append(i)
                     firsts.append(i)
                     continue
-                f = first_in_doc[d]
+                f, sim = match
                 out.role[i] = Role.REPEAT.value
                 out.kept[i] = config.repeat_action == "keep"
                 out.kept_doc[i], out.kept_seg[i] = doc_ids[d], occ_seg[f]
-                out.similarity[i] = seg.similarity(occ_uid[i], occ_uid[f])
+                out.similarity[i] = sim
         firsts.sort()
         kept_members = [i for i in members if out.kept[i]]
         rep = firsts[0] if firsts else (kept_members[0] if kept_members else members[0])

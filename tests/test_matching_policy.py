@@ -1,0 +1,184 @@
+"""Matching and policy on small hand-made corpora: verification, short segments, boilerplate by
+frequency, near-duplicate articles, and the configurable actions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+
+import dedupe
+from dedupe.candidates import containment, jaccard
+from dedupe.config import Config
+from dedupe.corpus import Corpus
+from dedupe.matching import match_documents, match_segments, shingle_sets
+from dedupe.model import Document
+from dedupe.shingles import TokenHasher
+from tests.conftest import write_articles
+
+BASE = ("The finance minister said on Tuesday that the budget would include new spending on "
+        "schools and hospitals across the country next year while opposition leaders argued the "
+        "plan relied on optimistic growth forecasts and warned that borrowing costs could rise "
+        "sharply if investors lost confidence in the government's fiscal rules").split()
+
+
+def _docs(*texts: str) -> list[Document]:
+    return [Document(f"d{i}.txt", f"d{i}.txt", t.split("\n")[0], t) for i, t in enumerate(texts)]
+
+
+def _variant(words: list[str], changes: int) -> str:
+    out = list(words)
+    for k in range(changes):  # spread substitutions over the text
+        i = (k * 7 + 3) % len(out)
+        out[i] = f"x{k}"
+    return " ".join(out)
+
+
+def _exact_jaccard(a: str, b: str, n: int = 5) -> float:
+    sets, _ = shingle_sets([a.lower().split(), b.lower().split()], n, Config(), TokenHasher())
+    return jaccard(sets[0], sets[1])
+
+
+def test_pairs_are_joined_only_by_verified_edges():
+    config = Config(segment_threshold=0.7)
+    texts = [" ".join(BASE)] + [_variant(BASE, c) for c in range(1, 6)]
+    corpus = Corpus.build(_docs(*texts))
+    matches = match_segments(corpus, [], config)
+    sims = {(a, b): _exact_jaccard(texts[a], texts[b]) for a in range(6) for b in range(6)}
+    # 0~1 (J=0.84) and 1~2 verified; 0-2 is only 0.67 but joins through 1 (a chain)
+    assert sims[0, 1] >= 0.7 and sims[1, 2] >= 0.7 and sims[0, 2] < 0.7
+    # the groups are exactly the components of the brute-force graph of verified pairs
+    from dedupe.unionfind import UnionFind
+
+    brute = UnionFind(6)
+    for (a, b), sim in sims.items():
+        if a < b and sim >= 0.7:
+            brute.union(a, b)
+    assert matches.group.tolist() == brute.roots().tolist()
+    assert matches.group[0] == matches.group[2]
+
+
+def test_a_chain_never_deletes_a_copy_that_is_not_close_to_the_kept_one(tmp_path):
+    a, b, c = " ".join(BASE), _variant(BASE, 1), _variant(BASE, 2)
+    segs, _ = _run(tmp_path, {"x.txt": f"Title\n{a}\n{c}\n{b}\n"})
+    role = {s["text"]: (s["role"], s["kept"]) for s in segs}
+    assert role[a] == ("first", True)
+    assert role[c] == ("first", True)   # J(a, c) = 0.67 < 0.7: kept although grouped through b
+    assert role[b] == ("repeat", False)  # J(a, b) = 0.84
+
+
+def test_chained_texts_are_verified_pairwise_not_by_minhash_estimate():
+    # every accepted pair in a group really has exact Jaccard >= threshold with some member
+    corpus = Corpus.build(_docs(*[_variant(BASE, c) for c in range(0, 8)]))
+    config = Config()
+    m = match_segments(corpus, [], config)
+    for u in range(len(corpus.keys)):
+        peers = [v for v in range(len(corpus.keys)) if v != u and m.group[v] == m.group[u]]
+        if peers:
+            assert max(jaccard(m.shingles[u], m.shingles[v]) for v in peers) >= config.segment_threshold
+
+
+def test_short_segments_neither_vanish_nor_collide():
+    corpus = Corpus.build(_docs("Load video\nLoad more\nLearn more\nLoad video\nMore", "Learn more"))
+    m = match_segments(corpus, [], Config())
+    uid = {k: u for u, k in enumerate(corpus.keys)}
+    assert all(len(m.shingles[u]) == 1 for u in uid.values())
+    groups = {k: m.group[u] for k, u in uid.items()}
+    assert len({groups["load video"], groups["load more"], groups["learn more"], groups["more"]}) == 4
+
+
+def test_containment_links_passages_across_articles_only():
+    quote = ("I have been called a surrogate at a time or two in that campaign and I did not "
+             "have communications with the Russians")
+    long = f"Mr Sessions responded: I am not aware of any of those activities. {quote}. And that is all."
+    corpus = Corpus.build(_docs(f"A\n{quote}", f"B\n{long}", f"C\nOther\n{quote[:60]} x y z w"))
+    m = match_segments(corpus, [], Config())
+    uid = {k: u for u, k in enumerate(corpus.keys)}
+    q = uid[" ".join(quote.lower().split())]
+    long_uid = next(u for k, u in uid.items() if k.startswith("mr sessions"))
+    assert m.cluster[q] == m.cluster[long_uid] and m.group[q] != m.group[long_uid]
+    assert containment(m.shingles[q], m.shingles[long_uid]) == 1.0
+
+    # inside one article a contained quote is not linked (and never removed)
+    same = Corpus.build(_docs(f"A\n{quote}\n{long}"))
+    m2 = match_segments(same, [], Config())
+    assert len(set(m2.cluster.tolist())) == len(same.keys)
+
+
+def _run(tmp_path, articles: dict[str, str], **config):
+    out = tmp_path / "out"
+    dedupe.run(write_articles(tmp_path / "in", articles), out, Config(**config))
+    segs = pq.read_table(out / "segments.parquet").to_pylist()
+    docs = {d["doc_id"]: d for d in pq.read_table(out / "documents.parquet").to_pylist()}
+    return segs, docs
+
+
+def _story(i: int) -> str:
+    topics = ["rail strike", "harvest", "election", "flood", "museum", "football", "bank rates"]
+    return "\n".join(
+        f"Paragraph {p} about the {topics[i % len(topics)]} number {i}: witnesses described "
+        f"event {i * 13 + p} in detail to reporters on day {p + i}." for p in range(4))
+
+
+FURNITURE = "Get the latest headlines delivered to your inbox every morning"
+
+
+def test_furniture_in_many_unrelated_articles_is_boilerplate(tmp_path):
+    articles = {f"a{i}.txt": f"Title {i}\n{_story(i)}\n{FURNITURE}\n" for i in range(6)}
+    segs, docs = _run(tmp_path, articles)
+    furniture = [s for s in segs if s["text"] == FURNITURE]
+    assert len(furniture) == 6 and all(s["role"] == "boilerplate" and not s["kept"] for s in furniture)
+    assert all(FURNITURE not in d["text"] for d in docs.values())
+    assert all(s["kept"] for s in segs if s["text"] != FURNITURE)
+
+
+def test_copies_of_one_article_do_not_make_its_paragraphs_boilerplate(tmp_path):
+    body = f"{_story(1)}\n{FURNITURE}"
+    articles = {f"copy{i}.txt": f"Headline {i}\n{body}\n" for i in range(6)}
+    segs, docs = _run(tmp_path, articles)
+    assert all(s["kept"] for s in segs)  # six copies of one article count as one, below 5
+    kept = [d for d in docs.values() if d["kept"]]
+    assert len(kept) == 1 and len({d["doc_cluster_id"] for d in docs.values()}) == 1
+    for d in docs.values():
+        if not d["kept"]:
+            assert d["duplicate_of"] == kept[0]["doc_id"] and d["similarity"] >= 0.8
+
+
+def test_near_duplicate_articles_keep_the_longest(tmp_path):
+    story = _story(3)
+    articles = {"a.txt": f"Headline\n{story}\n", "b.txt": f"Headline\n{story}\nA closing line added by the copy desk.\n",
+                "c.txt": f"Other\n{_story(5)}\n"}
+    segs, docs = _run(tmp_path, articles)
+    assert docs["b.txt"]["kept"] and not docs["a.txt"]["kept"]
+    assert docs["a.txt"]["duplicate_of"] == "b.txt"
+    assert docs["c.txt"]["doc_cluster_id"] is None and docs["c.txt"]["kept"]
+    _, docs_first = _run(tmp_path / "first", articles, doc_representative="first")
+    assert docs_first["a.txt"]["kept"] and docs_first["b.txt"]["duplicate_of"] == "a.txt"
+
+
+def test_actions_are_configurable(tmp_path):
+    articles = {"a.txt": "T\nA caption printed twice by the site\nBody text here\nA caption printed twice by the site\nLoad video\n",
+                "b.txt": "U\nAnother body entirely about something else\n"}
+    segs, _ = _run(tmp_path, articles, repeat_action="keep", boilerplate_action="keep")
+    roles = {(s["segment"], s["role"], s["kept"]) for s in segs if s["doc_id"] == "a.txt"}
+    assert (3, "repeat", True) in roles and (4, "boilerplate", True) in roles
+    segs, _ = _run(tmp_path / "2", articles, use_known_boilerplate=False)
+    assert next(s for s in segs if s["text"] == "Load video")["role"] == "unique"
+    segs, _ = _run(tmp_path / "3", articles, boilerplate_extra=("Body text here",))
+    assert next(s for s in segs if s["text"] == "Body text here")["role"] == "boilerplate"
+
+
+def test_shared_action_drop_keeps_only_the_first_article_copy(tmp_path):
+    shared = "The committee will publish its findings in a report to parliament early next year"
+    articles = {"a.txt": f"A\n{shared}\nOwn text of a.\n", "b.txt": f"B\nOwn text of b.\n{shared}\n"}
+    segs, _ = _run(tmp_path, articles, shared_action="drop")
+    copies = {s["doc_id"]: s for s in segs if s["text"] == shared}
+    assert copies["a.txt"]["kept"] and not copies["b.txt"]["kept"]
+    assert (copies["b.txt"]["kept_doc_id"], copies["b.txt"]["kept_segment"]) == ("a.txt", 1)
+
+
+def test_identical_articles_form_one_document_cluster_with_equal_shingles():
+    body = " ".join(BASE)
+    docs = _docs(f"One\n{body}", f"One\n{body}", f"Two\n{_variant(BASE, 6)}")
+    m = match_documents(Corpus.build(docs), Config())
+    assert m.cluster.tolist() == [0, 0, 2]
+    assert np.array_equal(m.shingles[0], m.shingles[1])
