@@ -16,6 +16,7 @@ from typing import Any, Mapping
 SEGMENTATION_MODES = ("line", "blank_line")
 ACTIONS = ("drop", "keep")
 DOC_REPRESENTATIVES = ("longest", "first")
+DOC_SHINGLES = ("char", "word")
 MAX_SHINGLE_SIZE = 32  # = shingles.MAX_SHINGLE_SIZE (not imported: it pulls in numpy)
 
 
@@ -42,8 +43,10 @@ class Config:
     # Shingles and MinHash
     shingle_size: int = 5
     """Word n-gram size for segments. Segments shorter than this are one shingle of all their words."""
+    doc_shingles: str = "char"
+    """Shingles for whole-document matching: `char` n-grams (robust to OCR noise) or `word` n-grams."""
     doc_shingle_size: int = 5
-    """Word n-gram size for whole-document matching."""
+    """n-gram size for whole-document matching."""
     num_perm: int = 128
     seed: int = 1
     batch_size: int = 8192
@@ -56,8 +59,11 @@ class Config:
     """Share of a passage's shingles found in a longer segment of another article to link them."""
     min_containment_words: int = 8
     """Passages shorter than this are never linked by containment (too little evidence)."""
-    doc_threshold: float = 0.8
-    """Jaccard similarity at or above which two whole articles are near-duplicates."""
+    doc_threshold: float = 0.5
+    """Jaccard similarity (of `doc_shingles`) at or above which two articles are near-duplicates."""
+    doc_containment_threshold: float = 0.8
+    """Share of the shorter article's shingles found in the longer one that also makes them
+    near-duplicates (a syndicated copy with paragraphs cut)."""
 
     # Boilerplate
     boilerplate_min_docs: int = 5
@@ -95,7 +101,9 @@ class Config:
         _check(_is_int(self.num_perm) and 16 <= self.num_perm <= 1024, "num_perm", "an integer in 16..1024")
         _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
         _check(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer >= 1")
-        for name in ("segment_threshold", "containment_threshold", "doc_threshold"):
+        _check(self.doc_shingles in DOC_SHINGLES, "doc_shingles", f"one of {DOC_SHINGLES}")
+        for name in ("segment_threshold", "containment_threshold", "doc_threshold",
+                     "doc_containment_threshold"):
             value = getattr(self, name)
             _check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1,
                    name, "a number in (0, 1]")

@@ -12,8 +12,10 @@ Segment level, on distinct texts (uids):
    Containment only links clusters for the cluster map; removals are decided on near-duplicate
    groups, so a quote repeated inside a longer paragraph of the same article is never dropped.
 
-Document level: each article's words are shingled as a whole and clustered the same way at
-`doc_threshold` (syndicated copies, exact duplicate files).
+Document level: each article's normalised text is shingled as a whole (character 5-grams by
+default, which survive OCR noise) and clustered the same way: Jaccard >= `doc_threshold`, or the
+shorter article contained in the longer >= `doc_containment_threshold` (syndicated copies with
+edits, cut endings and noise; exact duplicate files).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .candidates import containment, containment_pairs, jaccard, lsh_pairs
 from .config import Config
 from .corpus import Corpus
 from .normalize import words
-from .shingles import TokenHasher, fold32, shingle_hashes
+from .shingles import TokenHasher, char_tokens, fold32, shingle_hashes
 from .signatures import minhash_batch
 from .unionfind import UnionFind
 
@@ -61,20 +63,30 @@ class DocumentMatches:
 
 def shingle_sets(word_lists: list[list[str]], n: int, config: Config,
                  hasher: TokenHasher) -> tuple[list[np.ndarray], np.ndarray]:
-    """Sorted unique shingle hashes and MinHash signatures of many word sequences, in batches."""
-    sets: list[np.ndarray] = []
-    sigs = np.empty((len(word_lists), config.num_perm), dtype=np.uint32)
-    for lo in range(0, len(word_lists), config.batch_size):
-        batch = word_lists[lo: lo + config.batch_size]
-        lengths = np.array([len(w) for w in batch], dtype=np.int64)
+    """Sorted unique word n-gram hashes and MinHash signatures of many word sequences."""
+    def tokens(batch: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        tokens = hasher.hash_words([w for words in batch for w in words])
-        hashes, sh_offsets = shingle_hashes(tokens, offsets, n)
+        np.cumsum([len(w) for w in batch], out=offsets[1:])
+        return hasher.hash_words([w for words_ in batch for w in words_]), offsets
+
+    return _sign_batches(word_lists, tokens, n, config)
+
+
+def char_shingle_sets(texts: list[str], n: int, config: Config) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sorted unique character n-gram hashes and MinHash signatures of many texts."""
+    return _sign_batches(texts, char_tokens, n, config)
+
+
+def _sign_batches(items: list, tokenize, n: int, config: Config) -> tuple[list[np.ndarray], np.ndarray]:
+    sets: list[np.ndarray] = []
+    sigs = np.empty((len(items), config.num_perm), dtype=np.uint32)
+    for lo in range(0, len(items), config.batch_size):
+        batch = items[lo: lo + config.batch_size]
+        token_hashes, offsets = tokenize(batch)
+        hashes, sh_offsets = shingle_hashes(token_hashes, offsets, n)
         uniq = [np.unique(hashes[sh_offsets[i]: sh_offsets[i + 1]]) for i in range(len(batch))]
-        lens = np.array([len(u) for u in uniq], dtype=np.int64)
         u_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-        np.cumsum(lens, out=u_offsets[1:])
+        np.cumsum([len(u) for u in uniq], out=u_offsets[1:])
         flat = np.concatenate(uniq) if uniq else np.empty(0, dtype=np.uint64)
         sigs[lo: lo + len(batch)] = minhash_batch(fold32(flat), u_offsets, config.num_perm, config.seed)
         sets.extend(uniq)
@@ -130,20 +142,38 @@ def _containment_links(corpus: Corpus, word_lists: list[list[str]], sets: list[n
 
 
 def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> DocumentMatches:
-    hasher = hasher or TokenHasher()
+    """Cluster whole articles: Jaccard >= doc_threshold, or the shorter one's shingles
+    contained in the longer one >= doc_containment_threshold (cut syndicated copies)."""
     word_lists = []
     for d in range(len(corpus.documents)):
         doc_words: list[str] = []
         for u in corpus.doc_uids(d):
             doc_words.extend(words(corpus.keys[u]))
         word_lists.append(doc_words)
-    sets, sigs = shingle_sets(word_lists, config.doc_shingle_size, config, hasher)
+    if config.doc_shingles == "char":
+        sets, sigs = char_shingle_sets([" ".join(w) for w in word_lists], config.doc_shingle_size, config)
+    else:
+        sets, sigs = shingle_sets(word_lists, config.doc_shingle_size, config, hasher or TokenHasher())
     ids = [d for d in range(len(sets)) if len(sets[d])]
+    candidates = {tuple(p) for p in lsh_pairs(sigs, ids, config.doc_threshold, config.seed).tolist()}
+    sizes = [len(sets[d]) for d in ids]
+    for q, x in containment_pairs(sigs, ids, sizes, config.doc_containment_threshold, config.seed).tolist():
+        candidates.add((min(q, x), max(q, x)))
     uf = UnionFind(len(sets))
-    for a, b in lsh_pairs(sigs, ids, config.doc_threshold, config.seed):
-        if jaccard(sets[a], sets[b]) >= config.doc_threshold:
-            uf.union(int(a), int(b))
+    for a, b in sorted(candidates):
+        if doc_similarity(sets[a], sets[b], config) is not None:
+            uf.union(a, b)
     return DocumentMatches(shingles=sets, cluster=uf.roots())
+
+
+def doc_similarity(a: np.ndarray, b: np.ndarray, config: Config) -> float | None:
+    """max(Jaccard, containment of the smaller set) if it passes its threshold, else None."""
+    jac = jaccard(a, b)
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    con = containment(small, large)
+    if jac >= config.doc_threshold or con >= config.doc_containment_threshold:
+        return max(jac, con)
+    return None
 
 
 def _docs_per_uid(corpus: Corpus) -> list[set[int]]:

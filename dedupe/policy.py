@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .candidates import jaccard
+from .candidates import containment, jaccard
 from .config import Config
 from .corpus import Corpus
 from .matching import DocumentMatches, SegmentMatches
@@ -175,7 +175,9 @@ def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config):
         cid = stable_id("d", doc_ids[rep])
         for d in group:
             cluster_id[d] = cid
-            similarity[d] = 1.0 if d == rep else jaccard(docs.shingles[d], docs.shingles[rep])
+            similarity[d] = 1.0 if d == rep else round(
+                max(jaccard(docs.shingles[d], docs.shingles[rep]),
+                    containment(*sorted((docs.shingles[d], docs.shingles[rep]), key=len))), 6)
             if d != rep:
                 kept[d] = config.duplicate_doc_action == "keep"
                 duplicate_of[d] = doc_ids[rep]

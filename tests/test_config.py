@@ -14,7 +14,7 @@ def test_defaults_are_valid_and_documented_values():
     assert config.text_field == "text" and config.id_field is None and config.title_field == "title"
     assert config.segmentation == "line"
     assert config.shingle_size == 5 and config.num_perm == 128 and config.seed == 1
-    assert config.segment_threshold == 0.7 and config.doc_threshold == 0.8
+    assert config.segment_threshold == 0.7 and config.doc_threshold == 0.5
     assert config.boilerplate_action == "drop" and config.shared_action == "keep"
     assert load_config() == config
     assert from_mapping(config.to_dict()) == config

@@ -112,11 +112,26 @@ def _run(tmp_path, articles: dict[str, str], **config):
     return segs, docs
 
 
+STORIES = [
+    "Rail workers walked out at dawn after talks over pay collapsed late on Sunday.\n"
+    "Commuters queued for replacement buses while unions promised further action in March.",
+    "Farmers in the east reported the smallest wheat harvest in a decade.\n"
+    "A dry spring and late frosts cut yields, and bread prices are expected to climb.",
+    "Voters in the coastal district elected an independent candidate by 312 votes.\n"
+    "Turnout reached a record high despite heavy rain across the constituency.",
+    "Flood barriers were raised along the river as water levels rose overnight.\n"
+    "Emergency crews evacuated two care homes and opened a shelter in the town hall.",
+    "The city museum reopened its Egyptian gallery after a four-year restoration.\n"
+    "Curators said a painted coffin had been cleaned of centuries of soot.",
+    "The home side came from two goals down to win in stoppage time.\n"
+    "Their captain scored twice, including a free kick that left the keeper rooted.",
+    "The central bank held interest rates but signalled cuts later in the year.\n"
+    "Economists said inflation had fallen faster than the bank had forecast.",
+]
+
+
 def _story(i: int) -> str:
-    topics = ["rail strike", "harvest", "election", "flood", "museum", "football", "bank rates"]
-    return "\n".join(
-        f"Paragraph {p} about the {topics[i % len(topics)]} number {i}: witnesses described "
-        f"event {i * 13 + p} in detail to reporters on day {p + i}." for p in range(4))
+    return STORIES[i % len(STORIES)]
 
 
 FURNITURE = "Get the latest headlines delivered to your inbox every morning"
@@ -178,7 +193,7 @@ def test_shared_action_drop_keeps_only_the_first_article_copy(tmp_path):
 
 def test_identical_articles_form_one_document_cluster_with_equal_shingles():
     body = " ".join(BASE)
-    docs = _docs(f"One\n{body}", f"One\n{body}", f"Two\n{_variant(BASE, 6)}")
+    docs = _docs(f"One\n{body}", f"One\n{body}", f"Two\n{STORIES[0]}\n{STORIES[1]}")
     m = match_documents(Corpus.build(docs), Config())
     assert m.cluster.tolist() == [0, 0, 2]
     assert np.array_equal(m.shingles[0], m.shingles[1])

@@ -1,0 +1,59 @@
+"""The `dedupe` command: clear errors, exit codes, the local engine, evaluate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from flows.cli import main
+from tests.conftest import RAW, write_articles
+
+
+def test_missing_input_is_one_clear_line_and_status_2(tmp_path, capsys):
+    code = main(["run", "--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"dedupe: error: input directory not found: {tmp_path / 'nowhere'}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_config_names_the_key(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("segment_treshold = 0.5\n")
+    code = main(["run", "--input", str(RAW), "--output", str(tmp_path / "out"), "--config", str(config)])
+    assert code == 2
+    assert "unknown config key(s) 'segment_treshold'" in capsys.readouterr().err
+
+
+def test_local_engine_writes_outputs(tmp_path, capsys):
+    inp = write_articles(tmp_path / "in", {"a.txt": "Title\nBody.\nLoad video\n"})
+    assert main(["run", "--input", str(inp), "--output", str(tmp_path / "out"), "--engine", "local"]) == 0
+    assert "segments removed | 1" in capsys.readouterr().out
+    assert (tmp_path / "out" / "segments.parquet").exists()
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys\nfrom flows.cli import _parser\n_parser().format_help()\n"
+            "print(sorted(m for m in ('prefect', 'datasketch', 'pyarrow', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_evaluate_scores_an_output(tmp_path, capsys):
+    inp = write_articles(tmp_path / "in", {"a.txt": "Title\nA caption\nBody text of the story.\nA caption\n"})
+    labels = tmp_path / "labels.jsonl"
+    rows = [
+        {"type": "segment", "source": "a.txt", "start": 0, "end": 5, "group": None, "kind": None, "expected": "keep"},
+        {"type": "segment", "source": "a.txt", "start": 6, "end": 15, "group": "g", "kind": "repeat", "expected": "keep"},
+        {"type": "segment", "source": "a.txt", "start": 16, "end": 39, "group": None, "kind": None, "expected": "keep"},
+        {"type": "segment", "source": "a.txt", "start": 40, "end": 49, "group": "g", "kind": "repeat", "expected": "drop"},
+        {"type": "document", "source": "a.txt", "group": None},
+    ]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out_json = tmp_path / "scores.json"
+    assert main(["evaluate", "--labels", str(labels), "--output", str(tmp_path / "out"),
+                 "--input", str(inp), "--json", str(out_json)]) == 0
+    scores = json.loads(out_json.read_text())
+    assert scores["segments"]["content_loss"] == 0.0
+    assert scores["segments"]["pairs"]["f1"] == 1.0
