@@ -6,7 +6,7 @@ Segment level, on distinct texts (uids):
    sets reaches `segment_threshold` -> union-find gives *near-duplicate groups*;
 3. known boilerplate lines take part in step 2 as extra texts with no occurrence, so a group
    holding one is known boilerplate;
-4. containment links (`MinHashLSHEnsemble`, verified exactly): a passage of at least
+4. containment links (an inverted index over shingles, verified exactly): a passage of at least
    `min_containment_words` words whose shingles lie mostly inside a longer segment of another
    article joins that segment's *cluster* (a quote carried inside different paragraphs).
    Containment only links clusters for the cluster map; removals are decided on near-duplicate
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import containment, containment_pairs, jaccard, lsh_pairs
+from .candidates import containment, jaccard, lsh_pairs, overlap_pairs
 from .config import Config
 from .corpus import Corpus
 from .normalize import words
@@ -114,14 +114,14 @@ def match_segments(corpus: Corpus, known: list[str], config: Config,
     clusters = UnionFind(len(keys))
     for u in range(len(keys)):
         clusters.union(u, int(group[u]))
-    for q, x in _containment_links(corpus, word_lists, sets, sigs, group, config):
+    for q, x in _containment_links(corpus, word_lists, sets, group, config):
         clusters.union(q, x)
     return SegmentMatches(keys=keys, n_texts=len(corpus.keys), shingles=sets, group=group,
                           cluster=clusters.roots(), known_groups=frozenset(group[known_uids].tolist()))
 
 
 def _containment_links(corpus: Corpus, word_lists: list[list[str]], sets: list[np.ndarray],
-                       sigs: np.ndarray, group: np.ndarray, config: Config) -> list[tuple[int, int]]:
+                       group: np.ndarray, config: Config) -> list[tuple[int, int]]:
     """Verified (passage, container) uid pairs occurring in different documents."""
     n_texts = len(corpus.keys)
     ids = [u for u in range(n_texts) if len(word_lists[u]) >= config.min_containment_words]
@@ -129,9 +129,7 @@ def _containment_links(corpus: Corpus, word_lists: list[list[str]], sets: list[n
         return []
     docs_of = _docs_per_uid(corpus)
     links = []
-    sizes = [len(sets[u]) for u in ids]
-    for q, x in containment_pairs(sigs, ids, sizes, config.containment_threshold, config.seed):
-        q, x = int(q), int(x)
+    for q, x in overlap_pairs(sets, ids, config.containment_threshold).tolist():
         if group[q] == group[x] or len(sets[q]) > len(sets[x]):
             continue
         if len(docs_of[q] | docs_of[x]) < 2:
@@ -156,8 +154,8 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
         sets, sigs = shingle_sets(word_lists, config.doc_shingle_size, config, hasher or TokenHasher())
     ids = [d for d in range(len(sets)) if len(sets[d])]
     candidates = {tuple(p) for p in lsh_pairs(sigs, ids, config.doc_threshold, config.seed).tolist()}
-    sizes = [len(sets[d]) for d in ids]
-    for q, x in containment_pairs(sigs, ids, sizes, config.doc_containment_threshold, config.seed).tolist():
+    # Documents have thousands of character shingles: a 1-in-8 hash sample keeps the index small.
+    for q, x in overlap_pairs(sets, ids, config.doc_containment_threshold, sample=8).tolist():
         candidates.add((min(q, x), max(q, x)))
     uf = UnionFind(len(sets))
     for a, b in sorted(candidates):
