@@ -19,6 +19,7 @@ See bench/devset/README.md for the rates and the labelling rules.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -105,6 +106,34 @@ OCR_CONFUSIONS = (("rn", "m"), ("m", "rn"), ("l", "1"), ("1", "l"), ("I", "l"), 
                   ("h", "b"), ("n", "h"), ("u", "v"), ("i", "l"), ("a", "o"), ("B", "8"))
 JACCARD_MIN = 0.5
 JACCARD_RARE_DF = 20            # candidate pairs come from 3-grams in <= this many documents
+
+# Natural near-duplicate paragraphs inside one article (README "Natural near-duplicate repeats").
+# Deliberately independent of the tool's MinHash word shingles: a character-level
+# difflib ratio on lightly normalised text, plus a word-level check of WHERE the two copies differ.
+NEAR_MIN_WORDS = 5              # both paragraphs need >= 5 words
+NEAR_RATIO = 0.8                # difflib.SequenceMatcher ratio on near_norm() text
+NEAR_CONTAIN_WORDS = 6          # ... or the shorter (>= 6 words) is a substring of the longer
+NEAR_CONTAIN = 0.85             # ... covering >= 85 % of its characters (date prefix, credit)
+NEAR_INNER_MAX = 3              # words inserted/deleted strictly inside the shared text
+NEAR_TAIL_REPLACE_EQ = 10       # a different ending (credit, attribution) needs >= 10 equal words
+NEAR_LATER_ADDS = (3, 0.15)     # the later copy adds <= max(3 words, 15 % of its words)
+
+# Site furniture: lines that are never article content. A paragraph whose norm_key equals one of
+# these (or is one of them repeated, "Advertisement Advertisement") is boilerplate/drop even when
+# it occurs only once. The generator's own list; it is not taken from the dedupe package.
+FURNITURE = (
+    "Advertisement",
+    "Advertisement Continue reading the main story",
+    "Comments",
+    "Continue reading the main story",
+    "Read more",
+    "Related Coverage",
+    "Share",
+    "Share this article",
+    "Story continued below",
+    "Story continues below",
+    "Story continues below advertisement",
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -202,6 +231,7 @@ class Para:
     text: str
     plant: tuple[str, str] | None = None   # (planted group id, "repeat" | "boilerplate")
     link: str | None = None                # union key tying a syndicated copy to its original
+    natural: bool = False                  # a paragraph of the source corpus (not inserted)
 
 
 @dataclass
@@ -245,7 +275,8 @@ def load_multinews(root: Path, limit_stories: int | None) -> list[Article]:
             if not paras:
                 continue
             out.append(Article(f"multinews/{story}/{name}", "multinews", story,
-                               [Para(p) for p in paras], original_text="\n\n".join(paras)))
+                               [Para(p, natural=True) for p in paras],
+                               original_text="\n\n".join(paras)))
     return out
 
 
@@ -605,6 +636,188 @@ def jaccard_pairs(texts: list[str], threshold: float) -> list[tuple[int, int, fl
 
 
 # ----------------------------------------------------------------------------------------------
+# Natural near-duplicate paragraphs inside one article, and site furniture
+# ----------------------------------------------------------------------------------------------
+_NEAR_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-"})
+
+
+def near_norm(text: str) -> str:
+    """Text for the character ratio: NFKC, casefold, curly quotes -> straight, dashes -> '-',
+    format characters removed, whitespace collapsed. Other punctuation is kept."""
+    s = unicodedata.normalize("NFKC", text).casefold().translate(_NEAR_FOLD)
+    s = "".join(c for c in s if unicodedata.category(c) != "Cf")
+    return " ".join(s.split())
+
+
+def _word_opcodes(wa: list[str], wb: list[str]) -> list[tuple]:
+    """Word-level difflib opcodes; a 'replace' that only re-splits the same letters
+    ("u s" vs "us" from "U.S." / "US.") counts as equal."""
+    ops = []
+    for op in difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        tag, i1, i2, j1, j2 = op
+        if tag == "replace" and "".join(wa[i1:i2]) == "".join(wb[j1:j2]):
+            tag = "equal"
+        if ops and ops[-1][0] == tag == "equal":
+            ops[-1] = ("equal", ops[-1][1], i2, ops[-1][3], j2)
+        else:
+            ops.append((tag, i1, i2, j1, j2))
+    return ops
+
+
+def near_check(e_norm: str, e_words: list[str], l_norm: str,
+               l_words: list[str]) -> tuple[str | None, str | None]:
+    """Is the later paragraph L a near-duplicate repeat of the earlier paragraph E (same
+    article)? Returns (similarity, rejection): similarity is None when gate 1 fails, rejection
+    is None when gate 2 accepts. e_norm/l_norm: near_norm() text; *_words: the
+    norm_key words (punctuation-free). Two gates (README "Natural near-duplicate repeats"):
+
+    1. similarity: the shorter text (>= 6 words) is a substring of the longer covering >= 85 %
+       of its characters, or difflib ratio >= 0.8 (autojunk off: with it, every frequent
+       character of a string >= 200 characters is ignored and the ratio becomes meaningless);
+    2. shape, on the word alignment: the copies may differ at the edges (a dateline, date or
+       "FILE -" prefix, a photo credit or tweet attribution at the end) and by <= 3 words
+       inserted or deleted inside, but must not start differently (a 'replace' at the start:
+       list items, timestamps, names of a charge sheet), must not swap a word inside
+       (templates: "Click to share on Twitter" / "... on Facebook", different numbers), may end
+       differently only after >= 10 equal words, and L may add at most max(3 words, 15 %)
+       over E, so dropping the later copy loses no content beyond a credit or a dateline.
+    """
+    if min(len(e_words), len(l_words)) < NEAR_MIN_WORDS or e_words == l_words:
+        return None, None
+    short, long_ = (e_norm, l_norm) if len(e_norm) <= len(l_norm) else (l_norm, e_norm)
+    if len(short) < (2 / 3) * len(long_):  # ratio <= 2*short/(short+long) < 0.8
+        return None, None
+    if len(short.split()) >= NEAR_CONTAIN_WORDS and short in long_ \
+            and len(short) >= NEAR_CONTAIN * len(long_):
+        similar = f"contained {len(short) / len(long_):.2f}"
+    else:
+        sm = difflib.SequenceMatcher(None, e_norm, l_norm, autojunk=False)
+        if sm.real_quick_ratio() < NEAR_RATIO or sm.quick_ratio() < NEAR_RATIO:
+            return None, None
+        r = sm.ratio()
+        if r < NEAR_RATIO:
+            return None, None
+        similar = f"ratio {r:.2f}"
+    ops = _word_opcodes(e_words, l_words)
+    if len(ops) == 1:
+        return similar, (None if ops[0][0] == "equal" else "no shared words")
+    head = ops[0] if ops[0][0] != "equal" else None
+    tail = ops[-1] if ops[-1][0] != "equal" else None
+    inner = [o for o in ops[1:-1] if o[0] != "equal"]
+    if head and head[0] == "replace":
+        return similar, "different start"
+    if any(o[0] == "replace" for o in inner):
+        return similar, "word swapped inside"
+    if sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in inner) > NEAR_INNER_MAX:
+        return similar, f"> {NEAR_INNER_MAX} words inserted/deleted inside"
+    equal = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
+    if tail and tail[0] == "replace" and equal < NEAR_TAIL_REPLACE_EQ:
+        return similar, f"different end after < {NEAR_TAIL_REPLACE_EQ} equal words"
+    added = sum(j2 - j1 for tag, _, _, j1, j2 in ops if tag != "equal")
+    if added > max(NEAR_LATER_ADDS[0], NEAR_LATER_ADDS[1] * len(l_words)):
+        return similar, f"later copy adds {added} of {len(l_words)} words"
+    return similar, None
+
+
+def near_repeat(e_norm: str, e_words: list[str], l_norm: str, l_words: list[str]) -> str | None:
+    """The similarity reason when near_check accepts the pair, else None."""
+    similar, rejected = near_check(e_norm, e_words, l_norm, l_words)
+    return similar if similar and not rejected else None
+
+
+def near_repeat_edges(articles: list[Article]) -> tuple[list, list]:
+    """(article index, earlier para index, later para index, reason) for the natural paragraphs
+    of each article and the planted captions (a caption invented from a sentence can be nearly
+    its whole source paragraph, e.g. "Sen. Lindsey Graham ..." split after "Sen."). Two rules:
+
+    - pair: near_repeat(earlier, later), after a cheap prefilter (both >= 5 words, character
+      lengths within 2/3, >= 60 % of the smaller word set shared); pairs with equal norm_key
+      are skipped (the exact-key grouping already has them);
+    - doubled: a paragraph that is two copies printed back to back ("caption caption", or a
+      long and a truncated version of one caption): its words split into X + Y, each >= 5 words
+      and each equal to (or a near_repeat of) another paragraph of the article. It joins the
+      paragraph that matches the longer piece.
+
+    Also returns the pairs that pass the similarity gate but are rejected by the shape gate
+    (ai, earlier, later, similarity, rejection), for the hand review.
+    """
+    edges, rejected = [], []
+    for ai, art in enumerate(articles):
+        idx = [i for i, p in enumerate(art.paras)
+               if p.natural or (p.plant and p.plant[1] == "repeat")]
+        if len(idx) < 2:
+            continue
+        wd = {i: words(art.paras[i].text) for i in idx}
+        idx = [i for i in idx if len(wd[i]) >= NEAR_MIN_WORDS]
+        nn = {i: near_norm(art.paras[i].text) for i in idx}
+        ws = {i: set(wd[i]) for i in idx}
+        for x, i in enumerate(idx):
+            for j in idx[x + 1:]:
+                if wd[i] == wd[j]:
+                    continue
+                a, b = sorted((len(nn[i]), len(nn[j])))
+                if a < (2 / 3) * b:
+                    continue
+                if len(ws[i] & ws[j]) < 0.6 * min(len(ws[i]), len(ws[j])):
+                    continue
+                similar, rejection = near_check(nn[i], wd[i], nn[j], wd[j])
+                if similar and not rejection:
+                    edges.append((ai, i, j, similar))
+                elif similar:
+                    rejected.append((ai, i, j, similar, rejection))
+        # doubled paragraphs
+        by_words = defaultdict(list)
+        for i in idx:
+            by_words[tuple(wd[i])].append(i)
+        for p in idx:
+            wp = wd[p]
+            n = len(wp)
+            if n < 2 * NEAR_MIN_WORDS:
+                continue
+            splits = {k for k in range(NEAR_MIN_WORDS, n - NEAR_MIN_WORDS + 1)
+                      if wp[k:k + NEAR_MIN_WORDS] == wp[:NEAR_MIN_WORDS]}
+            for q in idx:
+                m = len(wd[q])
+                if q != p and NEAR_MIN_WORDS <= n - m and m >= NEAR_MIN_WORDS:
+                    if wp[:m] == wd[q]:
+                        splits.add(m)
+                    if wp[n - m:] == wd[q]:
+                        splits.add(n - m)
+
+            def partner(piece: list[str]) -> int | None:
+                exact = [q for q in by_words.get(tuple(piece), []) if q != p]
+                if exact:
+                    return exact[0]
+                pn = " ".join(piece)
+                for q in idx:
+                    if q != p and near_repeat(" ".join(wd[q]), wd[q], pn, piece):
+                        return q
+                return None
+
+            for k in sorted(splits):
+                qx, qy = partner(wp[:k]), partner(wp[k:])
+                if qx is not None and qy is not None:
+                    q = qx if k >= n - k else qy
+                    edges.append((ai, min(p, q), max(p, q), f"doubled {k}+{n - k} words"))
+                    break
+    return edges, rejected
+
+
+_FURNITURE_KEYS = tuple(norm_key(f).split() for f in FURNITURE)
+
+
+def is_furniture(text: str) -> bool:
+    """norm_key equals a FURNITURE line, or one such line repeated ("Advertisement Advertisement")."""
+    w = norm_key(text).split()
+    return any(w and len(w) % len(f) == 0 and w == f * (len(w) // len(f)) for f in _FURNITURE_KEYS)
+
+
+# ----------------------------------------------------------------------------------------------
 # Labelling
 # ----------------------------------------------------------------------------------------------
 def near_groups(pairs: list[tuple[str, str, float]]) -> list[tuple[list[str], float]]:
@@ -624,7 +837,8 @@ def near_groups(pairs: list[tuple[str, str, float]]) -> list[tuple[list[str], fl
     return sorted(out, key=lambda g: g[0][0])
 
 
-def label_segments(articles: list[Article], doc_story: dict[str, str], summary: dict) -> list:
+def label_segments(articles: list[Article], doc_story: dict[str, str], summary: dict,
+                   near_edges: list = (), near_rejected: list = ()) -> list:
     """(article index, para index) -> (group component id or None, kind, expected)."""
     segs = [(ai, pi) for ai, art in enumerate(articles) for pi in range(len(art.paras))]
     uf = UnionFind(len(segs))
@@ -648,6 +862,61 @@ def label_segments(articles: list[Article], doc_story: dict[str, str], summary: 
         if link:
             _, orig, j = link.split(":")
             uf.union(pos_of[(f"bbc/{orig}", int(j))], si)
+    # natural near-duplicate repeats inside one article
+    # (an edge inside one existing group, e.g. two planted copies of a caption, adds nothing).
+    # Merging two groups turns the later of their two first copies (in every article holding
+    # both) into a dropped repeat; that is allowed only when the new first copy covers it
+    # (near_repeat, or the edge's own pair). Otherwise a caption invented from a sentence would
+    # pull in its longer source paragraph and the extra sentences would be labelled `drop`.
+    members_of: dict[int, list[int]] = defaultdict(list)
+    for si in range(len(segs)):
+        members_of[uf.find(si)].append(si)
+
+    def para_of(si: int) -> Para:
+        return articles[segs[si][0]].paras[segs[si][1]]
+
+    def covers(first: int, later: int) -> bool:
+        a, b = para_of(first).text, para_of(later).text
+        return words(a) == words(b) or near_repeat(near_norm(a), words(a), near_norm(b),
+                                                   words(b)) is not None
+
+    near_of_seg: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    near_used: Counter = Counter()
+    near_refused = []
+    for ai, pi, pj, why in near_edges:
+        a, b = pos_of[(articles[ai].source, pi)], pos_of[(articles[ai].source, pj)]
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        first_a, first_b = {}, {}
+        for m in members_of[ra]:
+            first_a.setdefault(segs[m][0], m)
+        for m in members_of[rb]:
+            first_b.setdefault(segs[m][0], m)
+        ok = True
+        for art_i in sorted(first_a.keys() & first_b.keys()):
+            lo, hi = sorted((first_a[art_i], first_b[art_i]))
+            if (lo, hi) != (a, b) and not covers(lo, hi):
+                ok = False
+                near_refused.append((articles[ai].source, pi, pj, why,
+                                     f"would drop {articles[art_i].source} para {segs[hi][1]}, "
+                                     f"not covered by its first copy para {segs[lo][1]}",
+                                     para_of(a).text, para_of(b).text))
+                break
+        if not ok:
+            continue
+        uf.union(a, b)
+        merged = sorted(members_of.pop(ra) + members_of.pop(rb))
+        members_of[uf.find(a)] = merged
+        near_of_seg[a].append((articles[ai].source, f"{pi}~{pj} {why}"))
+        near_used["doubled" if why.startswith("doubled") else "pair"] += 1
+
+    summary["near_rejected"] = [
+        (articles[ai].source, i, j, sim, rej, articles[ai].paras[i].text,
+         articles[ai].paras[j].text) for ai, i, j, sim, rej in near_rejected
+        if uf.find(pos_of[(articles[ai].source, i)]) != uf.find(pos_of[(articles[ai].source, j)])]
+    summary["near_rejected"] += [r for r in near_refused
+                                 if uf.find(pos_of[(r[0], r[1])]) != uf.find(pos_of[(r[0], r[2])])]
 
     comps = defaultdict(list)
     for si in range(len(segs)):
@@ -655,19 +924,35 @@ def label_segments(articles: list[Article], doc_story: dict[str, str], summary: 
     labels: list = [None] * len(segs)
     natural = Counter()
     audit = []
+    near_groups_found = []
+    furniture_lone: Counter = Counter()
+    furniture_groups: Counter = Counter()
+    furniture_where: list[tuple[str, str]] = []
     for root, members in comps.items():
-        if len(members) < 2:
-            labels[members[0]] = (None, None, "keep")
-            continue
         paras = [articles[segs[m][0]].paras[segs[m][1]] for m in members]
+        furniture = [p for p in paras if not p.plant and is_furniture(p.text)]
+        if len(members) < 2:
+            if furniture:  # a lone furniture line: boilerplate without a duplicate group
+                labels[members[0]] = (None, "boilerplate", "drop")
+                furniture_lone[norm_key(paras[0].text)] += 1
+                furniture_where.append((articles[segs[members[0]][0]].source, paras[0].text))
+            else:
+                labels[members[0]] = (None, None, "keep")
+            continue
         arts = [articles[segs[m][0]] for m in members]
         stories = {doc_story[a.source] for a in arts}
         planted = {p.plant[1] for p in paras if p.plant}
         linked = any(p.link for p in paras)
-        if "boilerplate" in planted:
+        near = [r for m in members for r in near_of_seg.get(m, [])]
+        # a planted caption reaches another article only through a natural near-duplicate of
+        # its source paragraph (which has exact copies elsewhere); then the rules below apply
+        assert "repeat" not in planted or near or len({a.source for a in arts}) == 1, \
+            "planted repeat leaked across articles"
+        if "boilerplate" in planted or furniture:
             kind = "boilerplate"
-        elif "repeat" in planted:
-            assert len({a.source for a in arts}) == 1, "planted repeat leaked across articles"
+            if not planted and len(stories) >= 2 and not linked:  # keep the audit list complete
+                audit.append((kind, len(members), len(stories), paras[0].text))
+        elif "repeat" in planted and len({a.source for a in arts}) == 1:
             kind = "repeat"
         elif len(stories) >= 2 and not linked:
             # a paragraph carried by unrelated stories. Multi-News is a web crawl: these are
@@ -683,21 +968,33 @@ def label_segments(articles: list[Article], doc_story: dict[str, str], summary: 
             kind = "repeat"
         else:
             kind = "shared"
-        if not planted and not linked:
+        if not planted and not linked and not near:
             natural[kind] += 1
+        if furniture:
+            furniture_groups[kind] += 1
         if kind == "boilerplate":
             for m in members:
                 labels[m] = (root, "boilerplate", "drop")
-            continue
-        seen_sources = set()
-        for m in sorted(members):  # reading order within each article
-            src = articles[segs[m][0]].source
-            if src in seen_sources:
-                labels[m] = (root, "repeat", "drop")
-            else:
-                seen_sources.add(src)
-                labels[m] = (root, kind, "keep")
+        else:
+            seen_sources = set()
+            for m in sorted(members):  # reading order within each article
+                src = articles[segs[m][0]].source
+                if src in seen_sources:
+                    labels[m] = (root, "repeat", "drop")
+                else:
+                    seen_sources.add(src)
+                    labels[m] = (root, kind, "keep")
+        if near:
+            near_groups_found.append(([(articles[segs[m][0]].source, segs[m][1],
+                                        articles[segs[m][0]].paras[segs[m][1]].text,
+                                        labels[m][1], labels[m][2]) for m in sorted(members)],
+                                      sorted(near)))
     summary["natural_groups"] = natural
+    summary["near_groups"] = near_groups_found
+    summary["near_edges"] = near_used
+    summary["furniture_lone"] = furniture_lone
+    summary["furniture_groups"] = furniture_groups
+    summary["furniture_where"] = furniture_where
     summary["audit"] = sorted(audit, key=lambda x: (x[0], -x[1], x[3]))
     return [(segs[si], labels[si]) for si in range(len(segs))]
 
@@ -779,7 +1076,8 @@ def main(argv: list[str] | None = None) -> int:
         fail(f"no articles found in {bbc_root}")
     exact_groups = bbc_exact_groups(bbc)
     sample = sample_bbc(bbc, exact_groups, args.bbc_sample, rng_bbc)
-    bbc_articles = [Article(f"bbc/{k}", "bbc", f"bbc/{k}", [Para(p) for p in bbc[k]],
+    bbc_articles = [Article(f"bbc/{k}", "bbc", f"bbc/{k}",
+                            [Para(p, natural=True) for p in bbc[k]],
                             original_text="\n\n".join(bbc[k])) for k in sample]
     taken = {norm_key(p.text) for a in mn + bbc_articles for p in a.paras}
     syndicated = make_syndicated(bbc, sample, rng_syn, args.syndicate, taken, stats)
@@ -842,7 +1140,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- segment labels ---------------------------------------------------------------------
     summary: dict = {}
-    seg_labels = label_segments(articles, doc_story, summary)
+    near_edges, near_rejected = near_repeat_edges(articles)
+    seg_labels = label_segments(articles, doc_story, summary, near_edges, near_rejected)
     group_name: dict[int, str] = {}
     records_by_article = defaultdict(list)
     for (ai, pi), (root, kind, expected) in seg_labels:
@@ -915,6 +1214,19 @@ def main(argv: list[str] | None = None) -> int:
     nat = summary["natural_groups"]
     print("duplicates already in the corpora (exact match on normalised paragraphs): "
           + ", ".join(f"{k} {v} groups" for k, v in sorted(nat.items())))
+    ng, ne = summary["near_groups"], summary["near_edges"]
+    print(f"natural near-duplicate repeats inside one article: {len(ng)} groups "
+          f"({ne['pair']} near-duplicate pairs, {ne['doubled']} doubled paragraphs; "
+          + ", ".join(f"{k} {v}" for k, v in sorted(Counter(
+              "boilerplate" if any(m[3] == "boilerplate" for m in g) else
+              "shared" if any(m[3] == "shared" for m in g) else "repeat"
+              for g, _ in ng).items())) + ")")
+    print(f"  similar pairs rejected by the shape gate (templates, truncated captions, added "
+          f"sentences): {len(summary['near_rejected'])}")
+    fl = summary["furniture_lone"]
+    print(f"site furniture (FURNITURE list): lone lines labelled boilerplate {sum(fl.values())} ("
+          + ", ".join(f"{k!r} {v}" for k, v in sorted(fl.items())) + "); groups with a "
+          f"furniture line {sum(summary['furniture_groups'].values())}")
     print("planted (multinews): " + ", ".join(
         f"{k} {stats[k]}" for k in ("articles with planted repeats", "captions printed 2x",
                                     "captions printed 3x", "captions reused from a short paragraph",
@@ -945,6 +1257,23 @@ def main(argv: list[str] | None = None) -> int:
         for members, jmin in near_groups(mn_near):
             head = by_source[members[0]].original_text.split("\n")[0]
             print(f"  {len(members):>3} {jmin:.2f} {members[0]}  {head[:70]!r}")
+        print("natural near-duplicate repeat groups (article: para index, kind/expected, "
+              "first 60 chars; then the rule that linked them):")
+        for members, why in ng:
+            print(f"  {members[0][0]}")
+            for src, pi, text, kind, expected in members:
+                where = "" if src == members[0][0] else f" [{src}]"
+                print(f"    {pi:>3} {kind[:5]}/{expected:<4} {text[:60]!r}{where}")
+            print("        " + "; ".join(r if src == members[0][0] else f"[{src}] {r}"
+                                          for src, r in why))
+        print("lone site-furniture lines labelled boilerplate/drop:")
+        for src, text in summary["furniture_where"]:
+            print(f"  {src}  {text!r}")
+        rej = summary["near_rejected"]
+        print(f"similar paragraph pairs NOT labelled (pass the similarity gate, fail the shape "
+              f"gate; {len(rej)}):")
+        for src, i, j, sim, why, ti, tj in rej:
+            print(f"  {src} {i}~{j} {sim}: {why}\n      {ti[:60]!r}\n      {tj[:60]!r}")
         print("corpus paragraphs found in several unrelated stories (kind, copies, stories, text):")
         for kind, n, ns, txt in summary["audit"]:
             print(f"  {kind:<11} {n:>3} {ns:>3}  {txt[:90]!r}")

@@ -9,6 +9,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent / "make_devset.py"
@@ -118,7 +120,8 @@ def test_groups_kinds_and_expected_consistent(small_build):
     for s in segs:
         assert s["kind"] in KINDS and s["expected"] in ("keep", "drop")
         if s["group"] is None:
-            assert s["kind"] is None and s["expected"] == "keep"
+            # no duplicate; or a lone site-furniture line (boilerplate without a group)
+            assert (s["kind"], s["expected"]) in ((None, "keep"), ("boilerplate", "drop"))
         else:
             assert s["kind"] is not None
             groups[s["group"]].append(s)
@@ -163,3 +166,148 @@ def test_labels_load_with_project_loader(small_build):
     labels = pytest.importorskip("dedupe.labels")
     loaded = labels.load_labels(small_build[0])
     assert loaded.segments and loaded.documents
+
+
+# ------------------------------------------------------------------------------------------------
+# The near-duplicate / furniture labelling rules on small made-up texts (no corpora needed)
+# ------------------------------------------------------------------------------------------------
+def _module():
+    spec = importlib.util.spec_from_file_location("make_devset_under_test", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look the module up while it is executing
+    spec.loader.exec_module(mod)
+    return mod
+
+
+M = _module()
+
+
+def near(earlier: str, later: str):
+    return M.near_repeat(M.near_norm(earlier), M.words(earlier), M.near_norm(later),
+                         M.words(later))
+
+
+CAPTION = ("A woman waves the Egyptian flag during a protest supporting ousted president "
+           "Mohamed Morsi in Cairo's Nasr City area. European Union foreign policy chief "
+           "Catherine Ashton said Tuesday that she had met with the deposed president, the "
+           "first contact he has had with an independent official in almost a month.")
+QUOTE = ("\u201cThe pushback I\u2019m getting reminds me of the early days of the clergy sex "
+         "abuse scandal,\u201d Herman added.")
+
+
+@pytest.mark.parametrize("earlier, later", [
+    (CAPTION, "July 31, 2013 " + CAPTION + " Mohammed Saber/EPA"),          # date + credit
+    ("Fairfax County police are searching for a woman suspected of stealing iPhones.",
+     "WASHINGTON \u2014 Fairfax County police are searching for a woman suspected of "
+     "stealing iPhones."),                                                 # dateline
+    ("President Donald Trump speaks during a news conference in the East Room of the White "
+     "House in Washington, Thursday, Feb. 16, 2017. (AP Photo/Pablo Martinez Monsivais)",
+     "President Donald Trump speaks during a news conference in the East Room of the White "
+     "House in Washington, Thursday, Feb. 16, 2017. (AP Photo/Evan Vucci)"),  # credit swapped
+    ("Gosh it's so *interesting how men with all these opinions about women's "
+     "differentiation between sexual misconduct, assault and rape reveal themselves to be "
+     "utterly tone deaf and as a result, systemically part of the problem( *profoundly "
+     "unsurprising) \u2014 Minnie Driver (@driverminnie) December 15, 2017",
+     '"Gosh it\u2019s so *interesting how men with all these opinions about women\u2019s '
+     "differentiation between sexual misconduct, assault and rape reveal themselves to be "
+     "utterly tone deaf and as a result, systemically part of the problem( *profoundly "
+     'unsurprising)," she wrote.'),                                         # tweet quoted
+    ("Scanning electron micrograph of methicillin-resistant Staphylococcus aureus and a dead "
+     "human neutrophil. \u2014 NIAID Share Photo",
+     "\u2709 Scanning electron micrograph of methicillin-resistant Staphylococcus aureus and "
+     "a dead human neutrophil. / NIAID"),                                  # widget text
+    (QUOTE + " \u201cThere was complete denial.\u201d", QUOTE),               # later is shorter
+    ("PROPERTY OF THE U.S. HOUSE OF REPRESENTATIVES",
+     "PROPERTY OF THE US. HOUSE OF REPRESENTATIVES"),                      # "U.S." / "US."
+])
+def test_near_repeat_accepts_genuine_repeats(earlier, later):
+    assert near(earlier, later)
+
+
+@pytest.mark.parametrize("earlier, later", [
+    # same template, different facts: a word swapped inside
+    ("Click to share on Twitter (Opens in new window)",
+     "Click to share on Facebook (Opens in new window)"),
+    ("Bahraini protesters hold up flowers near the Pearl roundabout in Manama, Bahrain.",
+     "Bahraini protesters remove barbed wire near the Pearl roundabout in Manama, Bahrain."),
+    # different start: charge sheets, live-blog timestamps, critics' lists
+    ("John Austin Huggins, 17, of Fairmont, is charged with two counts of felony arson.",
+     "Jordan Scott, 19, of Fairmont, is charged with two counts of felony arson."),
+    ("9:31 P.M. Rocket sirens sound in Ashkelon, Gaza-bordering regions (Haaretz)",
+     "3:33 P.M. Rocket sirens sound in Ashkelon, Gaza-bordering regions (Haaretz)"),
+    # a different last item after only a few equal words
+    ("AC Milan, Bayer Leverkusen, Internazionale, Juventus, Lyon.",
+     "AC Milan, Bayer Leverkusen, Internazionale, Juventus, Monaco."),
+    # the later copy adds a sentence (dropping it would lose content)
+    (QUOTE, QUOTE + " \u201cThere was complete denial.\u201d"),
+    # a truncated caption, then the full one (the later copy adds the cut-off words)
+    ("FILE - In this Aug. 15, 2014 file photo, Robert Durst leaves a Houston courtroom. "
+     "A judge on Wednesday approved a plea... (Associated Press)",
+     "FILE - In this Aug. 15, 2014 file photo, Robert Durst leaves a Houston courtroom. "
+     "A judge on Wednesday approved a plea agreement for Durst to serve 7 years in prison on "
+     "a weapons charge. (Associated Press)"),
+    # too short (< 5 words) and unrelated text
+    ("Read the full story", "Read the full story here"),
+    (CAPTION, "The European Union said on Tuesday that it had met the deposed president."),
+])
+def test_near_repeat_rejects_non_repeats(earlier, later):
+    assert near(earlier, later) is None
+
+
+def _article(source, texts, corpus="multinews", story="story-900"):
+    return M.Article(source, corpus, story, [M.Para(t, natural=True) for t in texts])
+
+
+def test_near_repeat_edges_pairs_and_doubled_paragraphs():
+    other = "Officials said the inquiry would take several months to complete, at the least."
+    short = ("FILE - Robert Durst leaves a Houston courtroom. A judge on Wednesday approved a "
+             "plea... (Associated Press)")
+    long_ = ("FILE - Robert Durst leaves a Houston courtroom. A judge on Wednesday approved a "
+             "plea agreement for Durst to serve 7 years. (Associated Press)")
+    art = _article("multinews/story-900/article-1.txt",
+                   [CAPTION, other, short, long_, long_ + " " + short,
+                    "WASHINGTON \u2014 " + CAPTION])
+    edges, rejected = M.near_repeat_edges([art])
+    got = {(i, j): why.split()[0] for _, i, j, why in edges}
+    assert got == {(0, 5): "contained", (3, 4): "doubled"}
+    # the truncated/full pair passes the similarity gate but not the shape gate
+    assert [(i, j) for _, i, j, _, _ in rejected] == [(2, 3)]
+
+
+def test_is_furniture():
+    for text in ("Story continues below", "ADVERTISEMENT ADVERTISEMENT", "Comments",
+                 "Share this article:", "Continue reading the main story \u203a"):
+        assert M.is_furniture(text), text
+    for text in ("Comments on the plan were mixed.", "Share prices fell.", "Story",
+                 "Advertisement for the new film"):
+        assert not M.is_furniture(text), text
+
+
+def test_label_segments_near_repeats_and_lone_furniture():
+    source_para = QUOTE + " \u201cThere was complete denial.\u201d"
+    a1 = _article("multinews/story-900/article-1.txt",
+                  [CAPTION, "Story continues below", "July 31, 2013 " + CAPTION + " (AP Photo)",
+                   "Some unrelated paragraph of the article body, long enough to count."])
+    # a planted caption invented from a sentence, printed before its longer source paragraph:
+    # the source paragraph (with its extra sentence) must not become a dropped repeat
+    a2 = _article("multinews/story-900/article-2.txt", ["Title of the second article here",
+                                                        source_para])
+    a2.paras[1:1] = [M.Para(QUOTE, plant=("rep-1", "repeat")),
+                     M.Para(QUOTE + " Photo: AAP", plant=("rep-1", "repeat"))]
+    a2.paras.append(M.Para(QUOTE, plant=("rep-1", "repeat")))
+    arts = [a1, a2]
+    doc_story = {a.source: "mn:" + a.story for a in arts}
+    edges, rejected = M.near_repeat_edges(arts)
+    summary = {}
+    labels = dict(M.label_segments(arts, doc_story, summary, edges, rejected))
+    g0, k0, e0 = labels[(0, 0)]
+    assert (k0, e0) == ("repeat", "keep") and g0 is not None
+    assert labels[(0, 2)] == (g0, "repeat", "drop")
+    assert labels[(0, 1)] == (None, "boilerplate", "drop")       # lone furniture line
+    assert labels[(0, 3)] == (None, None, "keep")
+    # article 2: planted caption group keeps its first copy; the source paragraph stays keep
+    gp = labels[(1, 1)][0]
+    assert labels[(1, 1)] == (gp, "repeat", "keep")
+    assert labels[(1, 2)] == (gp, "repeat", "drop") and labels[(1, 4)] == (gp, "repeat", "drop")
+    assert labels[(1, 3)] == (None, None, "keep")
+    assert len(summary["near_groups"]) == 1
