@@ -49,8 +49,10 @@ class Config:
     """n-gram size for whole-document matching."""
     num_perm: int = 128
     seed: int = 1
-    batch_size: int = 8192
-    """Segments per signature batch (bounded memory; the output does not depend on it)."""
+    batch_docs: int = 1024
+    """Documents per batch of the streaming passes (bounds memory; the output does not depend on it)."""
+    workers: int = 0
+    """Worker processes for segmenting and signing (0 = one per CPU); the output does not depend on it."""
 
     # Matching thresholds
     segment_threshold: float = 0.7
@@ -100,7 +102,8 @@ class Config:
             _check(isinstance(getattr(self, name), bool), name, "true or false")
         _check(_is_int(self.num_perm) and 16 <= self.num_perm <= 1024, "num_perm", "an integer in 16..1024")
         _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
-        _check(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer >= 1")
+        _check(_is_int(self.workers) and self.workers >= 0, "workers", "an integer >= 0")
+        _check(_is_int(self.batch_docs) and self.batch_docs >= 1, "batch_docs", "an integer >= 1")
         _check(self.doc_shingles in DOC_SHINGLES, "doc_shingles", f"one of {DOC_SHINGLES}")
         for name in ("segment_threshold", "containment_threshold", "doc_threshold",
                      "doc_containment_threshold"):

@@ -1,65 +1,129 @@
-"""A corpus in matching form: documents, their segments, and each segment's match key.
+"""The corpus in matching form, built in one streaming pass over the staged documents.
 
 Segments with the same match key (same words after normalisation) are exact duplicates, so
 matching works on the distinct keys ("texts", numbered by `uid`) and every occurrence points to
-its text. That collapses the many exact copies of captions and boilerplate before any hashing.
+its text. Memory holds only fixed-size arrays per occurrence and per text, plus a hash table
+from key hash to uid; the keys themselves and their signatures go to files in the staging
+directory (`store.py`).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
 
 import numpy as np
 
-from .model import Document, Segment
-from .normalize import match_key
-from .segment import split
+from .prepare import key_hash, prepare_all
+from .sketch import word_shingle_sets
+from .shingles import TokenHasher
+from .store import DocumentStore, SignatureFile, TextStore
 
 
 @dataclass
 class Corpus:
-    documents: list[Document]
-    segments: list[list[Segment]]
-    """Segments of each document, in document order."""
-    keys: list[str]
-    """Distinct match keys; the uid of a text is its index here."""
+    docs: DocumentStore
+    keys: TextStore
+    """Match key per uid: the corpus' distinct texts, then known boilerplate lines not in it."""
+    n_texts: int
+    """uids below this occur in the corpus; the rest are known boilerplate lines."""
+    key_words: np.ndarray
+    """Word count per uid."""
+    key_sigs: np.ndarray
+    """(uids, num_perm) MinHash signatures of word shingles, memory-mapped."""
+    known_uids: np.ndarray
+    """uid of every known boilerplate line."""
     occ_doc: np.ndarray
-    """Per occurrence (segments of all documents, in order): document index."""
+    """Per occurrence (all segments of all documents, in order): document index (int32)."""
     occ_seg: np.ndarray
-    """Per occurrence: segment index within its document."""
+    """Per occurrence: segment index within its document (int32)."""
     occ_uid: np.ndarray
-    """Per occurrence: uid of its match key."""
+    """Per occurrence: uid of its match key (int64)."""
+    occ_len: np.ndarray
+    """Per occurrence: length of the original segment text in characters (int32)."""
     doc_offsets: np.ndarray
     """Occurrences of document d are occ_*[doc_offsets[d]:doc_offsets[d+1]]."""
+    doc_sigs: np.ndarray
+    """(documents, num_perm) signatures of each article's character shingles."""
+    doc_sample: list[np.ndarray]
+    """Sampled character shingles per article (containment candidates)."""
+    doc_words: np.ndarray
+    """Words per article."""
+    doc_len: np.ndarray
+    """Characters per article text."""
 
-    @classmethod
-    def build(cls, documents: Iterable[Document], mode: str = "line") -> "Corpus":
-        docs = list(documents)
-        segments = [split(doc, mode) for doc in docs]
-        uid_of: dict[str, int] = {}
-        occ_doc, occ_seg, occ_uid = [], [], []
-        for d, segs in enumerate(segments):
-            for seg in segs:
-                occ_doc.append(d)
-                occ_seg.append(seg.index)
-                occ_uid.append(uid_of.setdefault(match_key(seg.text), len(uid_of)))
-        counts = np.array([len(s) for s in segments], dtype=np.int64)
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return cls(
-            documents=docs,
-            segments=segments,
-            keys=list(uid_of),
-            occ_doc=np.array(occ_doc, dtype=np.int64),
-            occ_seg=np.array(occ_seg, dtype=np.int64),
-            occ_uid=np.array(occ_uid, dtype=np.int64),
-            doc_offsets=offsets,
-        )
+    @property
+    def n_docs(self) -> int:
+        return self.docs.count
 
     @property
     def n_occurrences(self) -> int:
         return len(self.occ_uid)
 
-    def doc_uids(self, d: int) -> np.ndarray:
-        return self.occ_uid[self.doc_offsets[d]: self.doc_offsets[d + 1]]
+
+def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
+          executor: Executor | None = None) -> Corpus:
+    """One pass over the staged documents: segments, distinct keys, signatures."""
+    num_perm = settings["num_perm"]
+    keys = TextStore(stage / "keys.arrow")
+    sigs = SignatureFile(stage / "key_sigs.u32", num_perm)
+    uid_of: dict[int, int] = {}
+    key_words: list[np.ndarray] = []
+    occ_doc, occ_uid, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], []
+    doc_words, doc_len = [], []
+    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
+    first_doc = 0
+    for batch in prepare_all(batches, settings, executor):
+        fresh = [i for i, h in enumerate(batch.key_hash.tolist()) if h not in uid_of]
+        for i in fresh:
+            uid_of[int(batch.key_hash[i])] = len(uid_of)
+        keys.append([batch.keys[i] for i in fresh])
+        sigs.append(batch.key_sigs[fresh])
+        key_words.append(batch.key_words[fresh])
+        occ_uid.append(np.array([uid_of[h] for h in batch.seg_key.tolist()], dtype=np.int64))
+        occ_doc.append(batch.seg_doc.astype(np.int32) + first_doc)
+        occ_len.append(batch.seg_end - batch.seg_start)
+        counts.append(np.bincount(batch.seg_doc, minlength=len(batch.doc_sigs)))
+        doc_sigs.append(batch.doc_sigs)
+        doc_sample.extend(batch.doc_sample)
+        doc_words.append(batch.doc_words)
+        doc_len.append(batch.doc_len)
+        first_doc += len(batch.doc_sigs)
+
+    n_texts = len(uid_of)
+    known_uids = []
+    extra = []
+    for k in known:
+        h = key_hash(k)
+        if h not in uid_of:
+            uid_of[h] = len(uid_of)
+            extra.append(k)
+        known_uids.append(uid_of[h])
+    if extra:
+        extra_words = [k.split(" ") for k in extra]
+        _, extra_sigs = word_shingle_sets(extra_words, settings["shingle_size"], num_perm,
+                                          settings["seed"], TokenHasher())
+        keys.append(extra)
+        sigs.append(extra_sigs)
+        key_words.append(np.array([len(w) for w in extra_words], dtype=np.int32))
+    keys.close()
+    sigs.close()
+
+    doc_counts = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    doc_offsets = np.zeros(len(doc_counts) + 1, dtype=np.int64)
+    np.cumsum(doc_counts, out=doc_offsets[1:])
+    occ_doc_all = _cat(occ_doc, np.int32)
+    occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
+    return Corpus(
+        docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
+        key_sigs=sigs.array(), known_uids=np.array(known_uids, dtype=np.int64),
+        occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
+        occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
+        doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
+        doc_sample=doc_sample, doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
+    )
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

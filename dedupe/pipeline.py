@@ -1,7 +1,9 @@
 """The pipeline as stage functions that pass paths, and `run`, which chains them.
 
-    ingest   input tree -> staging/input.parquet + staging/skipped.json
+    ingest   input tree -> staging/input.parquet + staging/skipped.json (streamed)
     clean    staging -> staging/{documents,segments,clusters}.parquet + report.json
+             (one streaming pass to segment and sign, in worker processes; matching on
+             compact arrays; one streaming pass to write)
     publish  staging -> output directory (atomic renames)
 
 The Prefect flow (`flows/`) calls the same three functions as tasks; `run` calls them directly
@@ -11,51 +13,51 @@ for notebooks and other orchestrators.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import Iterator
 
 from .boilerplate import known_keys
 from .config import Config
-from .corpus import Corpus
+from .corpus import build as build_corpus
 from .matching import match_documents, match_segments
 from .model import Document, Skip
 from .policy import decide
 from .readers import InputError, read_inputs
 from .report import Report
 from .shingles import TokenHasher
-from .writers import (OUTPUT_FILES, clusters_table, documents_table, publish, segments_table,
-                      staging_dir, write_table)
-
-INPUT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
-                          ("title", pa.string()), ("text", pa.string())])
+from .store import DocumentStore, DocumentWriter
+from .writers import OUTPUT_FILES, publish, staging_dir, write_outputs
 REPORT_FILES = ("report.json", "report.md")
 
 
 def ingest(input_dir: str | Path, stage: str | Path, config: Config) -> Path:
-    """Read every input below `input_dir` into `stage`; returns the staged input table's path.
+    """Read every input below `input_dir` into `stage` (streamed); returns the staged file.
 
     Raises InputError when the input cannot be read at all, or when `config.strict` is set and
     any input was skipped (nothing is written to the output in either case).
     """
     stage = Path(stage)
-    docs: list[Document] = []
+    path = stage / "input.parquet"
+    writer = DocumentWriter(path, config.batch_docs)
     skips: list[Skip] = []
-    for item in read_inputs(input_dir, config):
-        (docs if isinstance(item, Document) else skips).append(item)
+    try:
+        for item in read_inputs(input_dir, config):
+            if isinstance(item, Document):
+                writer.add(item)
+            else:
+                skips.append(item)
+    finally:
+        writer.close()
     if skips and config.strict:
         listing = "\n".join(f"  {s.source}: {s.reason}" for s in skips)
         raise InputError(f"{len(skips)} input(s) could not be read (strict mode):\n{listing}")
-    if not docs:
+    if writer.count == 0:
         listing = "".join(f"\n  {s.source}: {s.reason}" for s in skips)
         raise InputError(f"no readable documents in {input_dir}{listing}")
-    path = stage / "input.parquet"
-    table = pa.Table.from_pydict({
-        "doc_id": [d.doc_id for d in docs], "source": [d.source for d in docs],
-        "title": [d.title for d in docs], "text": [d.text for d in docs],
-    }, schema=INPUT_SCHEMA)
-    pq.write_table(table, path)
     (stage / "skipped.json").write_text(
         json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
     return path
@@ -64,23 +66,33 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config) -> Path:
 def clean(stage: str | Path, config: Config) -> Report:
     """Find duplicates in the staged input and write the output tables next to it."""
     stage = Path(stage)
-    table = pq.read_table(stage / "input.parquet").to_pydict()
-    docs = [Document(*row) for row in zip(table["doc_id"], table["source"], table["title"], table["text"])]
+    docs = DocumentStore(stage / "input.parquet")
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]
-
-    corpus = Corpus.build(docs, config.segmentation)
+    settings = config.to_dict()
+    with _executor(config, docs.count) as executor:
+        corpus = build_corpus(stage, docs, known_keys(config), settings, executor)
     hasher = TokenHasher()
     doc_matches = match_documents(corpus, config, hasher)
-    seg_matches = match_segments(corpus, known_keys(config), config, hasher)
-    decisions = decide(corpus, seg_matches, doc_matches, config)
-
-    write_table(documents_table(corpus, decisions), stage / "documents.parquet")
-    write_table(segments_table(corpus, decisions), stage / "segments.parquet")
-    write_table(clusters_table(decisions), stage / "clusters.parquet")
+    seg_matches = match_segments(corpus, config, hasher)
+    doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
+    decisions = decide(corpus, seg_matches, doc_matches, config, doc_ids)
+    write_outputs(stage, corpus, decisions, doc_ids, config.segmentation)
     report = Report.build(corpus, decisions, skips)
     (stage / "report.json").write_text(report.to_json(), encoding="utf-8")
     (stage / "report.md").write_text(report.to_markdown(), encoding="utf-8")
     return report
+
+
+@contextmanager
+def _executor(config: Config, n_docs: int) -> Iterator[Executor | None]:
+    """A process pool for the prepare pass when there is more than one batch to share."""
+    workers = config.workers or os.cpu_count() or 1
+    if workers < 2 or n_docs <= config.batch_docs:
+        yield None
+        return
+    # forkserver: forking a process that runs threads (Prefect's) can deadlock the child.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield pool
 
 
 def publish_outputs(stage: str | Path, output_dir: str | Path) -> None:

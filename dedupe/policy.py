@@ -17,170 +17,175 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import containment, jaccard
 from .config import Config
 from .corpus import Corpus
 from .matching import DocumentMatches, SegmentMatches
 from .model import Kind, Role
 
+ROLES = (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED)
+UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = range(len(ROLES))
 
-@dataclass(frozen=True)
+
+@dataclass
 class ClusterRow:
     cluster_id: str
     level: str
     kind: str
     size: int
     n_docs: int
-    representative_doc_id: str
-    representative_segment: int | None
-    text: str
+    rep_doc: int
+    rep_segment: int | None
+    text: str | None = None  # filled by the writer while it streams the documents
 
 
 @dataclass
 class Decisions:
-    """Per occurrence (aligned with `Corpus.occ_*`), per document, and per cluster."""
+    """Per occurrence (aligned with `Corpus.occ_*`), per document, and the clusters."""
 
-    cluster_id: list[str | None]
-    role: list[str]
-    kept: np.ndarray
-    kept_doc: list[str | None]
-    kept_seg: list[int | None]
-    similarity: list[float | None]
-    doc_cluster_id: list[str | None]
-    doc_kept: list[bool]
-    duplicate_of: list[str | None]
-    doc_similarity: list[float | None]
-    clusters: list[ClusterRow] = field(default_factory=list)
+    role: np.ndarray          # int8 index into ROLES
+    kept: np.ndarray          # bool
+    cluster: np.ndarray       # int64 index into `clusters`, -1 for none
+    kept_doc: np.ndarray      # int64 document index of the copy kept instead, -1 for none
+    kept_seg: np.ndarray      # int32 segment index of that copy, -1 for none
+    similarity: np.ndarray    # float64, NaN for none
+    doc_cluster: np.ndarray   # int64 index into `clusters`, -1 for none
+    doc_kept: np.ndarray      # bool
+    duplicate_of: np.ndarray  # int64 document index of the representative, -1 for none
+    doc_similarity: np.ndarray  # float64, NaN for none
+    clusters: list[ClusterRow]
 
 
 def stable_id(prefix: str, text: str) -> str:
     return prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config) -> Decisions:
-    n_docs = len(corpus.documents)
-    doc_ids = [d.doc_id for d in corpus.documents]
-    doc_cluster_id, doc_kept, duplicate_of, doc_sim, doc_rows = _decide_documents(corpus, docs, config)
-
+def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
+           doc_ids: list[str]) -> Decisions:
     n = corpus.n_occurrences
-    out = Decisions(
-        cluster_id=[None] * n, role=[Role.UNIQUE.value] * n, kept=np.ones(n, dtype=bool),
-        kept_doc=[None] * n, kept_seg=[None] * n, similarity=[None] * n,
-        doc_cluster_id=doc_cluster_id, doc_kept=doc_kept, duplicate_of=duplicate_of,
-        doc_similarity=doc_sim,
+    dec = Decisions(
+        role=np.zeros(n, dtype=np.int8), kept=np.ones(n, dtype=bool),
+        cluster=np.full(n, -1, dtype=np.int64), kept_doc=np.full(n, -1, dtype=np.int64),
+        kept_seg=np.full(n, -1, dtype=np.int32), similarity=np.full(n, np.nan),
+        doc_cluster=np.full(corpus.n_docs, -1, dtype=np.int64), doc_kept=np.ones(corpus.n_docs, dtype=bool),
+        duplicate_of=np.full(corpus.n_docs, -1, dtype=np.int64),
+        doc_similarity=np.full(corpus.n_docs, np.nan), clusters=[],
     )
-    occ_doc, occ_seg, occ_uid = corpus.occ_doc.tolist(), corpus.occ_seg.tolist(), corpus.occ_uid.tolist()
-    by_cluster: dict[int, list[int]] = defaultdict(list)
-    for i, u in enumerate(occ_uid):
-        by_cluster[int(seg.cluster[u])].append(i)
+    # (row, member indices, what its id derives from: a rep uid's key, or a rep doc_id)
+    pending: list[tuple[ClusterRow, list[int], int | str]] = []
+    _decide_documents(corpus, docs, config, doc_ids, dec, pending)
+    _decide_segments(corpus, seg, docs, config, dec, pending)
 
+    keys = iter(corpus.keys.get([src for _, _, src in pending if isinstance(src, int)]))
+    for row, _, src in pending:
+        row.cluster_id = stable_id("s", next(keys)) if isinstance(src, int) else stable_id("d", src)
+    for index, (row, members, src) in enumerate(sorted(pending, key=lambda p: p[0].cluster_id)):
+        (dec.cluster if isinstance(src, int) else dec.doc_cluster)[members] = index
+        dec.clusters.append(row)
+    return dec
+
+
+def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc_ids: list[str],
+                      dec: Decisions, pending: list) -> None:
+    for group in _groups(docs.cluster):
+        if config.doc_representative == "longest":
+            rep = min(group, key=lambda d: (-int(corpus.doc_len[d]), d))
+        else:
+            rep = group[0]
+        for d in group:
+            dec.doc_similarity[d] = round(docs.similarity(d, rep), 6)
+            if d != rep:
+                dec.doc_kept[d] = config.duplicate_doc_action == "keep"
+                dec.duplicate_of[d] = rep
+        row = ClusterRow("", "document", Kind.DUPLICATE_DOCUMENT.value, len(group), len(group), rep, None)
+        pending.append((row, group, doc_ids[rep]))
+
+
+def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
+                     dec: Decisions, pending: list) -> None:
+    occ_uid, occ_doc, occ_seg = corpus.occ_uid, corpus.occ_doc, corpus.occ_seg
+    occ_cluster = seg.cluster[occ_uid]
+    occ_group = seg.group[occ_uid]
+    known = np.isin(occ_group, np.array(sorted(seg.known_groups), dtype=np.int64))
+    size = np.bincount(occ_cluster, minlength=len(seg.cluster))
+    interesting = np.flatnonzero((size[occ_cluster] >= 2) | known)
+    if len(interesting) == 0:
+        return
+    order = interesting[np.argsort(occ_cluster[interesting], kind="stable")]
+    bounds = np.flatnonzero(np.r_[True, occ_cluster[order][1:] != occ_cluster[order][:-1], True])
     doc_group = docs.cluster
-    word_count = [len(k.split(" ")) for k in seg.keys]
-    rows: list[ClusterRow] = []
-    for members in by_cluster.values():  # occurrences are in corpus order within each cluster
+    uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
+    known_list = known.tolist()
+
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
         groups: dict[int, list[int]] = defaultdict(list)
         for i in members:
-            groups[int(seg.group[occ_uid[i]])].append(i)
-        boiler = {g: _is_boilerplate(g, occ, seg, doc_group, occ_doc, occ_uid, word_count, config)
+            groups[int(occ_group[i])].append(i)
+        boiler = {g: _is_boilerplate(occ, known_list, corpus, doc_group, doc_list, uid_list, config)
                   for g, occ in groups.items()}
-        if len(members) == 1 and not any(boiler.values()):
-            continue  # a unique segment
-        cluster_docs = {occ_doc[i] for i in members}
+        cluster_docs = {doc_list[i] for i in members}
         shared = len(cluster_docs) >= 2
 
         firsts: list[int] = []
         for g, occ in groups.items():
             if boiler[g]:
-                for i in occ:
-                    out.role[i] = Role.BOILERPLATE.value
-                    out.kept[i] = config.boilerplate_action == "keep"
+                dec.role[occ] = BOILERPLATE
+                dec.kept[occ] = config.boilerplate_action == "keep"
                 continue
             kept_in_doc: dict[int, list[int]] = defaultdict(list)
             for i in occ:
-                d = occ_doc[i]
+                d = doc_list[i]
                 # A repeat must itself be verified against the copy kept in its article:
                 # union-find chains (A~B, B~C) must not delete a C that is not close to A.
                 match = next(((f, sim) for f in kept_in_doc[d]
-                              if (sim := seg.similarity(occ_uid[i], occ_uid[f])) >= config.segment_threshold),
+                              if (sim := seg.similarity(uid_list[i], uid_list[f])) >= config.segment_threshold),
                              None)
                 if match is None:
                     kept_in_doc[d].append(i)
                     firsts.append(i)
                     continue
                 f, sim = match
-                out.role[i] = Role.REPEAT.value
-                out.kept[i] = config.repeat_action == "keep"
-                out.kept_doc[i], out.kept_seg[i] = doc_ids[d], occ_seg[f]
-                out.similarity[i] = sim
+                dec.role[i] = REPEAT
+                dec.kept[i] = config.repeat_action == "keep"
+                dec.kept_doc[i], dec.kept_seg[i] = d, seg_list[f]
+                dec.similarity[i] = sim
         firsts.sort()
-        kept_members = [i for i in members if out.kept[i]]
+        kept_members = [i for i in members if dec.kept[i]]
         rep = firsts[0] if firsts else (kept_members[0] if kept_members else members[0])
         for i in firsts:
-            out.role[i] = (Role.SHARED if shared else Role.FIRST).value
-            if shared and config.shared_action == "drop" and occ_doc[i] != occ_doc[rep]:
-                out.kept[i] = False
-                out.kept_doc[i], out.kept_seg[i] = doc_ids[occ_doc[rep]], occ_seg[rep]
-
-        rep_uid = occ_uid[rep]
-        cid = stable_id("s", seg.keys[rep_uid])
+            dec.role[i] = SHARED if shared else FIRST
+            if shared and config.shared_action == "drop" and doc_list[i] != doc_list[rep]:
+                dec.kept[i] = False
+                dec.kept_doc[i], dec.kept_seg[i] = doc_list[rep], seg_list[rep]
         for i in members:
-            out.cluster_id[i] = cid
-            if out.similarity[i] is None:
-                out.similarity[i] = seg.similarity(occ_uid[i], rep_uid)
+            if np.isnan(dec.similarity[i]):
+                dec.similarity[i] = seg.similarity(uid_list[i], uid_list[rep])
         kind = Kind.BOILERPLATE if any(boiler.values()) else (Kind.SHARED if shared else Kind.REPEAT)
-        d_rep = occ_doc[rep]
-        rows.append(ClusterRow(cid, "segment", kind.value, len(members), len(cluster_docs),
-                               doc_ids[d_rep], occ_seg[rep],
-                               corpus.segments[d_rep][occ_seg[rep]].text))
-    out.clusters = sorted(rows + doc_rows, key=lambda r: r.cluster_id)
-    assert len(out.doc_kept) == n_docs
-    return out
+        row = ClusterRow("", "segment", kind.value, len(members), len(cluster_docs),
+                         doc_list[rep], seg_list[rep])
+        pending.append((row, members, uid_list[rep]))
 
 
-def _is_boilerplate(g: int, occ: list[int], seg: SegmentMatches, doc_group: np.ndarray,
-                    occ_doc: list[int], occ_uid: list[int], word_count: list[int],
-                    config: Config) -> bool:
-    if g in seg.known_groups:
+def _is_boilerplate(occ: list[int], known: list[bool], corpus: Corpus, doc_group: np.ndarray,
+                    doc_list: list[int], uid_list: list[int], config: Config) -> bool:
+    if known[occ[0]]:
         return True
     if len(occ) < config.boilerplate_min_docs:
         return False
-    unrelated = {int(doc_group[occ_doc[i]]) for i in occ}
+    unrelated = {int(doc_group[doc_list[i]]) for i in occ}
     if len(unrelated) < config.boilerplate_min_docs:
         return False
-    return max(word_count[occ_uid[i]] for i in occ) <= config.boilerplate_max_words
+    return max(int(corpus.key_words[uid_list[i]]) for i in occ) <= config.boilerplate_max_words
 
 
-def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config):
-    n = len(corpus.documents)
-    doc_ids = [d.doc_id for d in corpus.documents]
-    cluster_id: list[str | None] = [None] * n
-    kept = [True] * n
-    duplicate_of: list[str | None] = [None] * n
-    similarity: list[float | None] = [None] * n
-    members: dict[int, list[int]] = defaultdict(list)
-    for d in range(n):
-        members[int(docs.cluster[d])].append(d)
-    rows = []
-    for group in members.values():
-        if len(group) < 2:
-            continue
-        if config.doc_representative == "longest":
-            rep = min(group, key=lambda d: (-len(corpus.documents[d].text), d))
-        else:
-            rep = group[0]
-        cid = stable_id("d", doc_ids[rep])
-        for d in group:
-            cluster_id[d] = cid
-            similarity[d] = 1.0 if d == rep else round(
-                max(jaccard(docs.shingles[d], docs.shingles[rep]),
-                    containment(*sorted((docs.shingles[d], docs.shingles[rep]), key=len))), 6)
-            if d != rep:
-                kept[d] = config.duplicate_doc_action == "keep"
-                duplicate_of[d] = doc_ids[rep]
-        rows.append(ClusterRow(cid, "document", Kind.DUPLICATE_DOCUMENT.value, len(group), len(group),
-                               doc_ids[rep], None, corpus.documents[rep].title))
-    return cluster_id, kept, duplicate_of, similarity, rows
+def _groups(roots: np.ndarray) -> list[list[int]]:
+    """Members (ascending) of every root with at least two, in order of the smallest member."""
+    order = np.argsort(roots, kind="stable")
+    sorted_roots = roots[order]
+    bounds = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1], True])
+    out = [order[lo:hi].tolist() for lo, hi in zip(bounds[:-1], bounds[1:]) if hi - lo >= 2]
+    return sorted(out, key=lambda g: g[0])

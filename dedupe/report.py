@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from .corpus import Corpus
 from .model import Skip
-from .policy import Decisions
+from .policy import ROLES, Decisions
 
 TOP_CLUSTERS = 10
 
@@ -28,23 +28,23 @@ class Report:
 
     @classmethod
     def build(cls, corpus: Corpus, dec: Decisions, skips: list[Skip]) -> "Report":
-        segs = [s for per_doc in corpus.segments for s in per_doc]
-        removed = [i for i in range(len(segs)) if not dec.kept[i]]
+        removed = ~dec.kept
         kinds = Counter(c.kind for c in dec.clusters)
+        roles = Counter(ROLES[r].value for r in dec.role[removed].tolist())
         top = sorted((c for c in dec.clusters if c.level == "segment"),
                      key=lambda c: (-c.size, c.cluster_id))[:TOP_CLUSTERS]
         return cls(
-            documents=len(corpus.documents),
+            documents=corpus.n_docs,
             skipped=[{"source": s.source, "reason": s.reason} for s in skips],
-            segments=len(segs),
-            segments_removed=len(removed),
-            chars=sum(len(s.text) for s in segs),
-            chars_removed=sum(len(segs[i].text) for i in removed),
-            documents_dropped=dec.doc_kept.count(False),
+            segments=corpus.n_occurrences,
+            segments_removed=int(removed.sum()),
+            chars=int(corpus.occ_len.sum()),
+            chars_removed=int(corpus.occ_len[removed].sum()),
+            documents_dropped=int((~dec.doc_kept).sum()),
             clusters_by_kind=dict(sorted(kinds.items())),
-            removed_by_role=dict(sorted(Counter(dec.role[i] for i in removed).items())),
+            removed_by_role=dict(sorted(roles.items())),
             top_clusters=[{"cluster_id": c.cluster_id, "kind": c.kind, "size": c.size,
-                           "n_docs": c.n_docs, "text": _clip(c.text)} for c in top],
+                           "n_docs": c.n_docs, "text": _clip(c.text or "")} for c in top],
         )
 
     def to_json(self) -> str:

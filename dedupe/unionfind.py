@@ -32,5 +32,10 @@ class UnionFind:
             self.union(int(a), int(b))
 
     def roots(self) -> np.ndarray:
-        """The root of every id (int64 array of length n)."""
-        return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+        """The root of every id (int64 array of length n), by vectorised pointer jumping."""
+        parent = self.parent.copy()
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                return parent
+            parent = grand

@@ -1,0 +1,118 @@
+"""The per-batch pass over documents: segments, match keys and signatures.
+
+`prepare_batch` is a pure function of a batch of texts and the settings, so batches can be
+prepared in worker processes (`prepare_parallel`) and the result does not depend on how the
+corpus was cut into batches or how many workers ran.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import xxhash
+
+from .normalize import normalize, words
+from .segment import spans
+from .shingles import TokenHasher
+from .sketch import char_shingle_sets, sample, word_shingle_sets
+
+DOC_CONTAINMENT_SAMPLE = 16  # 1-in-16 character shingles of each article feed its containment index
+
+_HASHER = TokenHasher(max_cache=500_000)  # one per process
+
+
+@dataclass
+class PreparedBatch:
+    # per segment, in document order
+    seg_doc: np.ndarray      # int32, document index within the batch
+    seg_start: np.ndarray    # int32
+    seg_end: np.ndarray      # int32
+    seg_words: np.ndarray    # int32, word count of the match key
+    seg_key: np.ndarray      # uint64, hash of the match key
+    # distinct keys of the batch, first-seen order
+    keys: list[str]
+    key_hash: np.ndarray     # uint64
+    key_words: np.ndarray    # int32
+    key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
+    # per document
+    doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
+    doc_sample: list[np.ndarray]  # sampled character shingles for the containment index
+    doc_words: np.ndarray    # int64, words per document
+    doc_len: np.ndarray      # int64, characters per document text
+
+
+def key_hash(key: str) -> int:
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
+
+
+def keyed_segments(text: str, mode: str) -> Iterator[tuple[int, int, str, list[str]]]:
+    """(start, end, match key, words) of each segment of an article."""
+    for start, end in spans(text, mode):
+        norm = normalize(text[start:end])
+        tokens = words(norm)
+        yield start, end, (" ".join(tokens) if tokens else norm), tokens  # as normalize.match_key
+
+
+def doc_match_text(text: str, mode: str) -> str:
+    """The words of a whole article joined by spaces: what document shingles are taken from."""
+    return " ".join(w for _, _, _, tokens in keyed_segments(text, mode) for w in tokens)
+
+
+def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
+    mode = settings["segmentation"]
+    num_perm, seed = settings["num_perm"], settings["seed"]
+    seg_doc, seg_start, seg_end, seg_words, seg_key = [], [], [], [], []
+    first: dict[str, int] = {}
+    key_words: list[int] = []
+    doc_texts: list[str] = []
+    for d, text in enumerate(texts):
+        doc_words: list[str] = []
+        for start, end, key, tokens in keyed_segments(text, mode):
+            doc_words.extend(tokens)
+            if key not in first:
+                first[key] = len(first)
+                key_words.append(len(tokens))
+            seg_doc.append(d)
+            seg_start.append(start)
+            seg_end.append(end)
+            seg_words.append(len(tokens))
+            seg_key.append(key_hash(key))
+        doc_texts.append(" ".join(doc_words))
+    keys = list(first)
+    _, key_sigs = word_shingle_sets([k.split(" ") if w else [] for k, w in zip(keys, key_words)],
+                                    settings["shingle_size"], num_perm, seed, _HASHER)
+    if settings["doc_shingles"] == "char":
+        doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed)
+    else:
+        doc_sets, doc_sigs = word_shingle_sets([t.split(" ") if t else [] for t in doc_texts],
+                                               settings["doc_shingle_size"], num_perm, seed, _HASHER)
+    return PreparedBatch(
+        seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
+        seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),
+        seg_key=np.array(seg_key, dtype=np.uint64),
+        keys=keys, key_hash=np.array([key_hash(k) for k in keys], dtype=np.uint64),
+        key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
+        doc_sigs=doc_sigs, doc_sample=[sample(s, DOC_CONTAINMENT_SAMPLE) for s in doc_sets],
+        doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
+        doc_len=np.array([len(t) for t in texts], dtype=np.int64),
+    )
+
+
+def prepare_all(batches: Iterable[list[str]], settings: dict, executor: Executor | None,
+                window: int = 4) -> Iterator[PreparedBatch]:
+    """Prepare batches in order, at most `window` in flight when an executor is given."""
+    if executor is None:
+        for texts in batches:
+            yield prepare_batch(texts, settings)
+        return
+    pending: deque = deque()
+    for texts in batches:
+        pending.append(executor.submit(prepare_batch, texts, settings))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

@@ -1,0 +1,132 @@
+"""On-disk stores in the staging directory, so memory does not grow with the text.
+
+- `DocumentStore`: the staged articles (Parquet, fixed-size row groups): streamed in order for
+  the passes over the corpus, or read by index.
+- `TextStore`: the distinct match keys in uid order (Arrow IPC, memory-mapped for lookups).
+- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back memory-mapped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from .model import Document
+
+DOCUMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
+                             ("title", pa.string()), ("text", pa.string())])
+
+
+class DocumentWriter:
+    """Appends documents to the staged Parquet file, one row group per `batch_docs` documents:
+    the unit of work of the later passes."""
+
+    def __init__(self, path: Path, batch_docs: int) -> None:
+        self._writer = pq.ParquetWriter(path, DOCUMENT_SCHEMA)
+        self._buffer: list[Document] = []
+        self._batch = batch_docs
+        self.count = 0
+
+    def add(self, doc: Document) -> None:
+        self._buffer.append(doc)
+        self.count += 1
+        if len(self._buffer) == self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            cols = {name: [getattr(d, name) for d in self._buffer] for name in DOCUMENT_SCHEMA.names}
+            self._writer.write_table(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA))
+            self._buffer = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+class DocumentStore:
+    """Read access to the staged documents."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = pq.ParquetFile(path)
+        self.count = self._file.metadata.num_rows
+        sizes = [self._file.metadata.row_group(g).num_rows for g in range(self._file.num_row_groups)]
+        self._group_starts = np.cumsum([0] + sizes)
+
+    def iter_batches(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, dict]]:
+        """Yield (first document index, column dict) per row group, in document order."""
+        first = 0
+        for g in range(self._file.num_row_groups):
+            data = self._file.read_row_group(g, columns=list(columns)).to_pydict()
+            yield first, data
+            first += len(next(iter(data.values())))
+
+    def texts(self, indices: Sequence[int]) -> dict[int, str]:
+        """Texts of the given document indices (reads only the row groups that hold them)."""
+        out: dict[int, str] = {}
+        by_group: dict[int, list[int]] = {}
+        for i in sorted(set(int(i) for i in indices)):
+            by_group.setdefault(int(np.searchsorted(self._group_starts, i, side="right")) - 1, []).append(i)
+        for g, members in by_group.items():
+            column = self._file.read_row_group(g, columns=["text"]).column("text")
+            for i in members:
+                out[i] = column[i - int(self._group_starts[g])].as_py()
+        return out
+
+
+class TextStore:
+    """Distinct match keys, appended in uid order, looked up by uid after `close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sink = pa.OSFile(str(path), "wb")
+        self._writer = ipc.new_file(self._sink, pa.schema([("key", pa.large_string())]))
+        self._column: pa.ChunkedArray | None = None
+        self.count = 0
+
+    def append(self, keys: list[str]) -> None:
+        if keys:
+            self._writer.write_batch(pa.record_batch([pa.array(keys, pa.large_string())], names=["key"]))
+            self.count += len(keys)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._sink.close()
+        source = pa.memory_map(str(self.path), "r")
+        self._column = ipc.open_file(source).read_all().column("key")
+
+    def get(self, uids: Sequence[int]) -> list[str]:
+        assert self._column is not None, "TextStore.close() first"
+        return self._column.take(pa.array(np.asarray(uids, dtype=np.int64))).to_pylist()
+
+    def __getitem__(self, uid: int) -> str:
+        return self.get([uid])[0]
+
+
+class SignatureFile:
+    """MinHash rows (uint32) appended to a file; `array()` memory-maps them as (n, num_perm)."""
+
+    def __init__(self, path: Path, num_perm: int) -> None:
+        self.path = path
+        self.num_perm = num_perm
+        self._fh = open(path, "wb")
+        self.count = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        if len(rows):
+            np.ascontiguousarray(rows, dtype=np.uint32).tofile(self._fh)
+            self.count += len(rows)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def array(self) -> np.ndarray:
+        if self.count == 0:
+            return np.empty((0, self.num_perm), dtype=np.uint32)
+        return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(self.count, self.num_perm))
