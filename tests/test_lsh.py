@@ -1,0 +1,67 @@
+"""The numpy banding path returns exactly the candidate pairs of datasketch's MinHashLSH."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedupe.candidates import band_pairs, datasketch_pairs, lsh_pairs, lsh_params, overlap_pairs
+from dedupe.normalize import normalize, words
+from dedupe.shingles import TokenHasher
+from dedupe.sketch import word_shingle_sets
+from tests.conftest import RAW, SHARED
+
+
+def _paragraphs() -> list[str]:
+    """Real news paragraphs with many near-duplicates: the seeds, their edited copies, and
+    the multinews dev corpus when it is available."""
+    paras = [line for f in sorted(RAW.glob("*.txt")) for line in f.read_text("utf-8").splitlines() if line.strip()]
+    rng = np.random.RandomState(5)
+    edited = []
+    for p in paras:
+        w = p.split()
+        for _ in range(rng.randint(0, 4)):
+            w[rng.randint(len(w))] = "edit"
+        edited.append(" ".join(w))
+    corpus = SHARED / "corpora" / "multinews-dev"
+    extra = []
+    if corpus.is_dir():
+        for f in sorted(corpus.glob("story-0[0-4]*/*.txt")):
+            extra += [line for line in f.read_text("utf-8").splitlines() if line.strip()]
+    return paras + edited + extra
+
+
+@pytest.fixture(scope="module")
+def signatures():
+    word_lists = list(dict.fromkeys(tuple(words(normalize(p))) for p in _paragraphs()))
+    _, sigs = word_shingle_sets([list(w) for w in word_lists], 5, 128, 1, TokenHasher())
+    return sigs
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.9])
+def test_band_pairs_equal_minhashlsh_pairs(signatures, threshold):
+    ids = np.arange(len(signatures), dtype=np.int64)
+    b, r = lsh_params(threshold, 128)
+    expected = datasketch_pairs(signatures, ids, b, r, seed=1)
+    got = band_pairs(signatures, ids, b, r, chunk=97)  # chunking must not matter
+    assert len(expected) >= (1 if threshold >= 0.9 else 10)
+    assert np.array_equal(got, expected)
+
+
+def test_auto_backend_switches_without_changing_pairs(signatures):
+    ids = np.arange(len(signatures), dtype=np.int64)
+    a = lsh_pairs(signatures, ids, 0.7, 1, backend="datasketch")
+    assert np.array_equal(a, lsh_pairs(signatures, ids, 0.7, 1, backend="numpy"))
+    assert np.array_equal(a, lsh_pairs(signatures, ids, 0.7, 1, backend="auto"))
+
+
+def test_overlap_pairs_counts_shared_shingles_exactly():
+    # text 0 = {1..10}; text 1 = {1..8, 20, 21}; text 2 = {1, 2, 30..37}; text 3 shares nothing
+    sets = {0: np.arange(1, 11), 1: np.r_[np.arange(1, 9), 20, 21], 2: np.r_[1, 2, np.arange(30, 38)],
+            3: np.arange(100, 110)}
+    hashes = np.concatenate([s.astype(np.uint64) for s in sets.values()])
+    owner = np.repeat(np.arange(4), 10)
+    pairs = {tuple(p) for p in overlap_pairs(hashes, owner, min_share=0.8).tolist()}
+    assert pairs == {(0, 1), (1, 0)}  # 8/10 shared >= 0.8 - margin; 2/10 is not
+    # a shingle in more texts than max_df is ignored: with max_df=1 nothing is shared
+    assert len(overlap_pairs(hashes, owner, min_share=0.1, max_df=1)) == 0
