@@ -57,7 +57,8 @@ def datasketch_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, se
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(num_perm=signatures.shape[1], params=(b, r))
-    sketches = [lean_minhash(signatures[i], seed) for i in ids.tolist()]
+    rows = np.asarray(signatures[ids])  # one read: indexing a memmap row by row is slow
+    sketches = [lean_minhash(row, seed) for row in rows]
     for i, m in zip(ids.tolist(), sketches):
         lsh.insert(i, m, check_duplication=False)
     pairs = set()

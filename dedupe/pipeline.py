@@ -32,6 +32,7 @@ from .shingles import TokenHasher
 from .store import DocumentStore, DocumentWriter
 from .writers import OUTPUT_FILES, publish, staging_dir, write_outputs
 REPORT_FILES = ("report.json", "report.md")
+MIN_BATCHES_FOR_POOL = 4  # below this, starting worker processes costs more than it saves
 
 
 def ingest(input_dir: str | Path, stage: str | Path, config: Config) -> Path:
@@ -85,9 +86,9 @@ def clean(stage: str | Path, config: Config) -> Report:
 
 @contextmanager
 def _executor(config: Config, n_docs: int) -> Iterator[Executor | None]:
-    """A process pool for the prepare pass when there is more than one batch to share."""
+    """A process pool for the prepare pass when there are enough batches to pay for starting it."""
     workers = config.workers or os.cpu_count() or 1
-    if workers < 2 or n_docs <= config.batch_docs:
+    if workers < 2 or n_docs <= MIN_BATCHES_FOR_POOL * config.batch_docs:
         yield None
         return
     # forkserver: forking a process that runs threads (Prefect's) can deadlock the child.

@@ -24,11 +24,13 @@ _CHUNK = 8192  # shingles per matrix: a 8192 x 128 uint32 buffer (4 MB) stays in
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (a, b) uint32 permutation parameters datasketch uses for (num_perm, seed)."""
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """The (a, b) uint32 permutation parameters datasketch 2.x draws for (num_perm, seed) in
+    the affine32 scheme (`MinHash._init_permutations`), without importing datasketch (and
+    scipy) in every worker process; a test checks they equal datasketch's."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:

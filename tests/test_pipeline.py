@@ -22,7 +22,7 @@ def test_two_runs_give_byte_identical_files(tmp_path, seed_output):
 
 def test_output_does_not_depend_on_batch_size_or_workers(tmp_path, seed_output):
     # one document per batch, prepared by two worker processes, vs the default single batch
-    dedupe.run(RAW, tmp_path / "small", Config(batch_docs=1, workers=2))
+    dedupe.run(RAW, tmp_path / "small", Config(batch_docs=1, workers=2))  # 5 batches: pool used
     for name in OUTPUT_FILES + ("report.json",):
         assert (tmp_path / "small" / name).read_bytes() == (seed_output / name).read_bytes(), name
 

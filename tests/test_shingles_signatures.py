@@ -169,3 +169,15 @@ def test_signature_is_min_over_set_members():
     whole = minhash_batch(h32, offsets, 128, 1)[0]
     each = minhash_batch(h32, np.arange(len(h32) + 1), 128, 1)
     assert np.array_equal(whole, each.min(axis=0))
+
+
+def test_permutations_are_datasketchs_own():
+    from datasketch import MinHash
+
+    from dedupe.signatures import permutations
+
+    for num_perm, seed in ((128, 1), (64, 42), (256, 7)):
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        mine = permutations(num_perm, seed)
+        assert np.array_equal(mine[0], a) and np.array_equal(mine[1], b)
+        assert mine[0].dtype == np.uint32
