@@ -86,10 +86,12 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     _, key_sigs = word_shingle_sets([k.split(" ") if w else [] for k, w in zip(keys, key_words)],
                                     settings["shingle_size"], num_perm, seed, _HASHER)
     if settings["doc_shingles"] == "char":
-        doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed)
+        doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed,
+                                               sets=True)
     else:
         doc_sets, doc_sigs = word_shingle_sets([t.split(" ") if t else [] for t in doc_texts],
-                                               settings["doc_shingle_size"], num_perm, seed, _HASHER)
+                                               settings["doc_shingle_size"], num_perm, seed, _HASHER,
+                                               sets=True)
     return PreparedBatch(
         seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
         seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),

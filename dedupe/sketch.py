@@ -13,39 +13,51 @@ _BATCH = 8192
 
 
 def word_shingle_sets(word_lists: Sequence[list[str]], n: int, num_perm: int, seed: int,
-                      hasher: TokenHasher, signatures: bool = True
+                      hasher: TokenHasher, signatures: bool = True, sets: bool | None = None
                       ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Sorted unique word n-gram hashes (and signatures) of many word sequences."""
+    """(sets, signatures) of many word sequences' n-gram shingles: the exact sets as sorted
+    unique 64-bit hashes (by default only when `signatures` is False), and the MinHash
+    signatures (None when `signatures` is False)."""
     def tokens(batch: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         offsets = np.zeros(len(batch) + 1, dtype=np.int64)
         np.cumsum([len(w) for w in batch], out=offsets[1:])
         return hasher.hash_words([w for words_ in batch for w in words_]), offsets
 
-    return _sketch(word_lists, tokens, n, num_perm, seed, signatures)
+    return _sketch(word_lists, tokens, n, num_perm, seed, signatures, not signatures if sets is None else sets)
 
 
-def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True
-                      ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Sorted unique character (UTF-8 byte) n-gram hashes (and signatures) of many texts."""
-    return _sketch(texts, char_tokens, n, num_perm, seed, signatures)
+def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
+                      sets: bool | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts."""
+    return _sketch(texts, char_tokens, n, num_perm, seed, signatures, not signatures if sets is None else sets)
 
 
 def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: int,
-            signatures: bool) -> tuple[list[np.ndarray], np.ndarray | None]:
+            signatures: bool, want_sets: bool) -> tuple[list[np.ndarray], np.ndarray | None]:
     sets: list[np.ndarray] = []
     sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
     for lo in range(0, len(items), _BATCH):
         batch = items[lo: lo + _BATCH]
         token_hashes, offsets = tokenize(batch)
         hashes, sh_offsets = shingle_hashes(token_hashes, offsets, n)
-        uniq = [np.unique(hashes[sh_offsets[i]: sh_offsets[i + 1]]) for i in range(len(batch))]
         if sigs is not None:
-            u_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-            np.cumsum([len(u) for u in uniq], out=u_offsets[1:])
-            flat = np.concatenate(uniq) if uniq else np.empty(0, dtype=np.uint64)
-            sigs[lo: lo + len(batch)] = minhash_batch(fold32(flat), u_offsets, num_perm, seed)
-        sets.extend(uniq)
+            # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
+            sigs[lo: lo + len(batch)] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
+        if want_sets:
+            sets.extend(unique_per_set(hashes, sh_offsets))
     return sets, sigs
+
+
+def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
+    """Sorted unique values of each hashes[offsets[i]:offsets[i+1]], with one global sort."""
+    owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((hashes, owner))
+    h, o = hashes[order], owner[order]
+    keep = np.r_[True, (h[1:] != h[:-1]) | (o[1:] != o[:-1])] if len(h) else np.zeros(0, dtype=bool)
+    h, o = h[keep], o[keep]
+    bounds = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(np.bincount(o, minlength=len(offsets) - 1), out=bounds[1:])
+    return [h[bounds[i]: bounds[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def sample(hashes: np.ndarray, rate: int) -> np.ndarray:
