@@ -50,6 +50,10 @@ class Corpus:
     """Sampled character shingles per article (containment candidates)."""
     doc_words: np.ndarray
     """Words per article."""
+    doc_key: np.ndarray
+    """Hash of each article's whole match text: equal for exact duplicate articles."""
+    doc_signed: np.ndarray
+    """Whether an article's (sampled) signature is non-empty, i.e. usable for LSH."""
     doc_len: np.ndarray
     """Characters per article text."""
 
@@ -71,7 +75,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     uid_of: dict[int, int] = {}
     key_words: list[np.ndarray] = []
     occ_doc, occ_uid, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], []
-    doc_words, doc_len = [], []
+    doc_words, doc_len, doc_key, doc_signed = [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
     for batch in prepare_all(batches, settings, executor):
@@ -89,6 +93,8 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         doc_sample.extend(batch.doc_sample)
         doc_words.append(batch.doc_words)
         doc_len.append(batch.doc_len)
+        doc_key.append(batch.doc_key)
+        doc_signed.append(batch.doc_signed)
         first_doc += len(batch.doc_sigs)
 
     n_texts = len(uid_of)
@@ -122,6 +128,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
         doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
         doc_sample=doc_sample, doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
+        doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
     )
 
 

@@ -37,6 +37,7 @@ from .unionfind import UnionFind
 
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on 1 in 4 shingles
 _CHUNK = 20_000
+DOC_MAX_DF = 50  # sampled character shingles in more articles than this are stock phrases
 
 
 @dataclass
@@ -157,18 +158,25 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
     """Cluster whole articles: Jaccard >= doc_threshold, or the shorter one's shingles
     contained in the longer one >= doc_containment_threshold (cut syndicated copies)."""
     hasher = hasher or TokenHasher()
-    with_text = np.flatnonzero(corpus.doc_words > 0)
-    pairs = lsh_pairs(corpus.doc_sigs, with_text, config.doc_threshold, config.seed)
-    parts = [corpus.doc_sample[d] for d in with_text.tolist()]
+    signed = np.flatnonzero(corpus.doc_signed)
+    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed)
+    parts = [corpus.doc_sample[d] for d in signed.tolist()]
     hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    owner = np.repeat(with_text, [len(p) for p in parts])
-    links = overlap_pairs(hashes, owner, config.doc_containment_threshold)
+    owner = np.repeat(signed, [len(p) for p in parts])
+    links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
     candidates = np.unique(np.concatenate([pairs, np.sort(links, axis=1)]), axis=0) \
         if len(pairs) + len(links) else np.empty((0, 2), dtype=np.int64)
 
-    sets = document_sets(corpus, np.unique(candidates.ravel()), config, hasher)
-    matches = DocumentMatches(cluster=np.arange(corpus.n_docs, dtype=np.int64), sets=sets)
     uf = UnionFind(corpus.n_docs)
+    # Exact duplicate articles (same words), however short: grouped without any shingles.
+    with_text = np.flatnonzero(corpus.doc_words > 0)
+    order = with_text[np.argsort(corpus.doc_key[with_text], kind="stable")]
+    same = np.flatnonzero(corpus.doc_key[order][1:] == corpus.doc_key[order][:-1])
+    for i in same.tolist():
+        uf.union(int(order[i]), int(order[i + 1]))
+    involved = np.unique(np.concatenate([candidates.ravel(), order[same], order[same + 1]]))
+    sets = document_sets(corpus, involved, config, hasher)
+    matches = DocumentMatches(cluster=np.arange(corpus.n_docs, dtype=np.int64), sets=sets)
     for a, b in candidates.tolist():
         x, y = sorted((sets[a], sets[b]), key=len)
         if jaccard(x, y) >= config.doc_threshold or containment(x, y) >= config.doc_containment_threshold:

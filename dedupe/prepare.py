@@ -20,7 +20,10 @@ from .segment import spans
 from .shingles import TokenHasher
 from .sketch import char_shingle_sets, sample, word_shingle_sets
 
-DOC_CONTAINMENT_SAMPLE = 16  # 1-in-16 character shingles of each article feed its containment index
+# Articles have thousands of character shingles: their signatures are taken over a consistent
+# 1-in-8 sample (a few hundred per article), and 1 in 32 feed the containment index.
+DOC_SIGNATURE_SAMPLE = 8
+DOC_CONTAINMENT_SAMPLE = 32
 
 _HASHER = TokenHasher(max_cache=500_000)  # one per process
 
@@ -42,6 +45,8 @@ class PreparedBatch:
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
     doc_sample: list[np.ndarray]  # sampled character shingles for the containment index
     doc_words: np.ndarray    # int64, words per document
+    doc_key: np.ndarray      # uint64, hash of the whole match text (exact duplicate articles)
+    doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
     doc_len: np.ndarray      # int64, characters per document text
 
 
@@ -87,7 +92,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
                                     settings["shingle_size"], num_perm, seed, _HASHER)
     if settings["doc_shingles"] == "char":
         doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed,
-                                               sets=True)
+                                               sets=True, rate=DOC_SIGNATURE_SAMPLE)
     else:
         doc_sets, doc_sigs = word_shingle_sets([t.split(" ") if t else [] for t in doc_texts],
                                                settings["doc_shingle_size"], num_perm, seed, _HASHER,
@@ -100,6 +105,8 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         doc_sigs=doc_sigs, doc_sample=[sample(s, DOC_CONTAINMENT_SAMPLE) for s in doc_sets],
         doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
+        doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),
+        doc_signed=doc_sigs.min(axis=1) != np.uint32(0xFFFFFFFF),
         doc_len=np.array([len(t) for t in texts], dtype=np.int64),
     )
 
