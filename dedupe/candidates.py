@@ -21,7 +21,7 @@ from .signatures import lean_minhash
 LSH_MARGIN = 0.1
 
 
-NUMPY_LSH_FROM = 20_000  # texts; below this datasketch's MinHashLSH itself is used
+NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
 
 
 @lru_cache(maxsize=32)

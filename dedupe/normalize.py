@@ -19,7 +19,6 @@ _TRANSLATE = str.maketrans({
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63", "-"),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", None),
 })
-_SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
 
@@ -28,10 +27,15 @@ def normalize(text: str) -> str:
     zero-width characters dropped, whitespace collapsed, case folded."""
     if "&" in text:
         text = html.unescape(text)
-    # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033" to
-    # two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
-    text = unicodedata.normalize("NFKC", text.translate(_TRANSLATE)).translate(_TRANSLATE)
-    return _SPACE.sub(" ", text).strip().casefold()
+    if text.isascii():
+        # NFKC and the table change nothing in ASCII but the backtick; most news text is ASCII.
+        if "`" in text:
+            text = text.replace("`", "'")
+    else:
+        # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033"
+        # to two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
+        text = unicodedata.normalize("NFKC", text.translate(_TRANSLATE)).translate(_TRANSLATE)
+    return " ".join(text.split()).casefold()
 
 
 def words(normalized: str) -> list[str]:

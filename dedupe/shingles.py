@@ -26,24 +26,26 @@ _SHORT_SALT = _rng.randint(0, 1 << 62, size=64, dtype=np.uint64)
 MAX_SHINGLE_SIZE = 32
 
 
+class _HashCache(dict):
+    """word -> xxh3-64 of its UTF-8 bytes, computed on first lookup."""
+
+    def __missing__(self, word: str) -> int:
+        h = self[word] = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
+        return h
+
+
 class TokenHasher:
-    """Hashes words to uint64 with xxh3-64, caching the vocabulary (news text is Zipfian)."""
+    """Hashes words to uint64 with xxh3-64, caching the vocabulary (news text is Zipfian), with
+    the lookup loop in C (`map` over the cache's `__getitem__`)."""
 
     def __init__(self, max_cache: int = 2_000_000) -> None:
-        self._cache: dict[str, int] = {}
+        self._cache = _HashCache()
         self._max_cache = max_cache
 
     def hash_words(self, words: list[str]) -> np.ndarray:
-        cache = self._cache
-        out = []
-        for word in words:
-            h = cache.get(word)
-            if h is None:
-                h = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
-                if len(cache) < self._max_cache:
-                    cache[word] = h
-            out.append(h)
-        return np.array(out, dtype=np.uint64)
+        if len(self._cache) > self._max_cache:
+            self._cache.clear()  # bounded memory; only costs re-hashing
+        return np.fromiter(map(self._cache.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
