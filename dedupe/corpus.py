@@ -32,6 +32,10 @@ class Corpus:
     """Word count per uid."""
     key_sigs: np.ndarray
     """(uids, num_perm) MinHash signatures of word shingles, memory-mapped."""
+    key_template: np.ndarray
+    """Template hash per uid (names and numbers masked; 0 when not a template), see templates.py."""
+    extensions: np.ndarray
+    """(k, 2) uid pairs of segments of one article where one extends the other at an end."""
     known_uids: np.ndarray
     """uid of every known boilerplate line."""
     occ_doc: np.ndarray
@@ -74,6 +78,8 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     sigs = SignatureFile(stage / "key_sigs.u32", num_perm)
     uid_of: dict[int, int] = {}
     key_words: list[np.ndarray] = []
+    key_template: list[np.ndarray] = []
+    extensions: set[tuple[int, int]] = set()
     occ_doc, occ_uid, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], []
     doc_words, doc_len, doc_key, doc_signed = [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
@@ -85,6 +91,10 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         keys.append([batch.keys[i] for i in fresh])
         sigs.append(batch.key_sigs[fresh])
         key_words.append(batch.key_words[fresh])
+        key_template.append(batch.key_template[fresh])
+        for a, b in batch.extensions:
+            ua, ub = uid_of[key_hash(a)], uid_of[key_hash(b)]
+            extensions.add((min(ua, ub), max(ua, ub)))
         occ_uid.append(np.array([uid_of[h] for h in batch.seg_key.tolist()], dtype=np.int64))
         occ_doc.append(batch.seg_doc.astype(np.int32) + first_doc)
         occ_len.append(batch.seg_end - batch.seg_start)
@@ -113,6 +123,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         keys.append(extra)
         sigs.append(extra_sigs)
         key_words.append(np.array([len(w) for w in extra_words], dtype=np.int32))
+        key_template.append(np.zeros(len(extra), dtype=np.uint64))
     keys.close()
     sigs.close()
 
@@ -124,6 +135,8 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     return Corpus(
         docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
         key_sigs=sigs.array(), known_uids=np.array(known_uids, dtype=np.int64),
+        key_template=_cat(key_template, np.uint64),
+        extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
         occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
         doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),

@@ -50,9 +50,15 @@ class SegmentMatches:
     """Near-duplicate groups that hold a known boilerplate line."""
     sets: dict[int, np.ndarray]
     """Exact shingle sets of the uids that took part in a candidate pair."""
+    extensions: frozenset[tuple[int, int]] = frozenset()
+    """(smaller uid, larger uid): one extends the other by a few words inside an article."""
 
     def similarity(self, u: int, v: int) -> float:
         return 1.0 if u == v else jaccard(self.sets[u], self.sets[v])
+
+    def is_copy(self, u: int, v: int, threshold: float) -> bool:
+        """Whether v may be removed as a copy of u: near-duplicate, or an extension of it."""
+        return (min(u, v), max(u, v)) in self.extensions or self.similarity(u, v) >= threshold
 
 
 @dataclass
@@ -91,12 +97,14 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
     pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed)
     links = _containment_candidates(corpus, config, hasher)
 
-    involved = np.unique(np.concatenate([pairs.ravel(), links.ravel()]))
+    involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
     sets = segment_sets(corpus, involved, config, hasher)
     groups = UnionFind(n_uids)
     for u, v in pairs.tolist():
         if jaccard(sets[u], sets[v]) >= config.segment_threshold:
             groups.union(u, v)
+    for u, v in corpus.extensions.tolist():  # exact relation, found per article
+        groups.union(u, v)
     group = groups.roots()
 
     clusters = UnionFind(n_uids)
@@ -110,7 +118,8 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
         if containment(sets[q], sets[x]) >= config.containment_threshold:
             clusters.union(q, x)
     return SegmentMatches(group=group, cluster=clusters.roots(),
-                          known_groups=frozenset(group[corpus.known_uids].tolist()), sets=sets)
+                          known_groups=frozenset(group[corpus.known_uids].tolist()), sets=sets,
+                          extensions=frozenset(map(tuple, corpus.extensions.tolist())))
 
 
 def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher) -> np.ndarray:

@@ -3,10 +3,12 @@
 Near-duplicate groups (see `matching.py`) decide removals:
 - a group that holds a known boilerplate line, or that appears in at least
   `boilerplate_min_docs` unrelated articles (near-duplicate articles count once) while no longer
-  than `boilerplate_max_words` words, is boilerplate: every copy gets role `boilerplate`;
+  than `boilerplate_max_words` words, or whose template (names and numbers masked, see
+  templates.py) does, is boilerplate: every copy gets role `boilerplate`;
 - otherwise, inside each article the first copy of the group is kept and later copies are
   `repeat`s, each pointing to the copy that was kept; a later copy is a repeat only if its own
-  exact Jaccard similarity to that kept copy reaches `segment_threshold` (else it is kept too);
+  exact Jaccard similarity to that kept copy reaches `segment_threshold`, or it is that copy
+  with a few words added at one end (a credit, a dateline), else it is kept too;
 - kept copies are `shared` when their cluster spans several articles, else `first`.
 Document clusters keep one representative (`doc_representative`) and mark the others.
 Cluster ids are content-derived (a hash of the representative's match key, or of the
@@ -110,15 +112,16 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
     occ_cluster = seg.cluster[occ_uid]
     occ_group = seg.group[occ_uid]
     known = np.isin(occ_group, np.array(sorted(seg.known_groups), dtype=np.int64))
+    frequent = _frequent_templates(corpus, docs.cluster, config)[occ_uid]
     size = np.bincount(occ_cluster, minlength=len(seg.cluster))
-    interesting = np.flatnonzero((size[occ_cluster] >= 2) | known)
+    interesting = np.flatnonzero((size[occ_cluster] >= 2) | known | frequent)
     if len(interesting) == 0:
         return
     order = interesting[np.argsort(occ_cluster[interesting], kind="stable")]
     bounds = np.flatnonzero(np.r_[True, occ_cluster[order][1:] != occ_cluster[order][:-1], True])
     doc_group = docs.cluster
     uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
-    known_list = known.tolist()
+    known_list = (known | frequent).tolist()  # either makes the whole group boilerplate
 
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
@@ -141,18 +144,16 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
                 d = doc_list[i]
                 # A repeat must itself be verified against the copy kept in its article:
                 # union-find chains (A~B, B~C) must not delete a C that is not close to A.
-                match = next(((f, sim) for f in kept_in_doc[d]
-                              if (sim := seg.similarity(uid_list[i], uid_list[f])) >= config.segment_threshold),
-                             None)
-                if match is None:
+                f = next((f for f in kept_in_doc[d]
+                          if seg.is_copy(uid_list[f], uid_list[i], config.segment_threshold)), None)
+                if f is None:
                     kept_in_doc[d].append(i)
                     firsts.append(i)
                     continue
-                f, sim = match
                 dec.role[i] = REPEAT
                 dec.kept[i] = config.repeat_action == "keep"
                 dec.kept_doc[i], dec.kept_seg[i] = d, seg_list[f]
-                dec.similarity[i] = sim
+                dec.similarity[i] = seg.similarity(uid_list[i], uid_list[f])
         firsts.sort()
         kept_members = [i for i in members if dec.kept[i]]
         rep = firsts[0] if firsts else (kept_members[0] if kept_members else members[0])
@@ -172,7 +173,7 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
 
 def _is_boilerplate(occ: list[int], known: list[bool], corpus: Corpus, doc_group: np.ndarray,
                     doc_list: list[int], uid_list: list[int], config: Config) -> bool:
-    if known[occ[0]]:
+    if any(known[i] for i in occ):
         return True
     if len(occ) < config.boilerplate_min_docs:
         return False
@@ -180,6 +181,18 @@ def _is_boilerplate(occ: list[int], known: list[bool], corpus: Corpus, doc_group
     if len(unrelated) < config.boilerplate_min_docs:
         return False
     return max(int(corpus.key_words[uid_list[i]]) for i in occ) <= config.boilerplate_max_words
+
+
+def _frequent_templates(corpus: Corpus, doc_group: np.ndarray, config: Config) -> np.ndarray:
+    """Per uid: its template (see templates.py) occurs in >= boilerplate_min_docs unrelated
+    articles (near-duplicate articles counting once), so it is site furniture."""
+    tmpl = corpus.key_template[corpus.occ_uid]
+    has = tmpl != 0
+    pairs = np.unique(np.stack([tmpl[has], doc_group[corpus.occ_doc[has]].astype(np.uint64)], axis=1), axis=0)
+    values, counts = np.unique(pairs[:, 0], return_counts=True)
+    frequent = values[counts >= config.boilerplate_min_docs]
+    return (corpus.key_template != 0) & np.isin(corpus.key_template, frequent) \
+        & (corpus.key_words <= config.boilerplate_max_words)
 
 
 def _groups(roots: np.ndarray) -> list[list[int]]:

@@ -19,6 +19,7 @@ from .normalize import normalize, words
 from .segment import spans
 from .shingles import TokenHasher
 from .sketch import char_shingle_sets, sample, word_shingle_sets
+from .templates import ExtensionFinder, template_key
 
 # Articles have thousands of character shingles: their signatures are taken over a consistent
 # 1-in-8 sample (a few hundred per article), and 1 in 32 feed the containment index.
@@ -41,6 +42,8 @@ class PreparedBatch:
     key_hash: np.ndarray     # uint64
     key_words: np.ndarray    # int32
     key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
+    key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
+    extensions: list[tuple[str, str]]  # keys of segments where one extends the other in an article
     # per document
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
     doc_sample: list[np.ndarray]  # sampled character shingles for the containment index
@@ -73,14 +76,23 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     seg_doc, seg_start, seg_end, seg_words, seg_key = [], [], [], [], []
     first: dict[str, int] = {}
     key_words: list[int] = []
+    key_template: list[int] = []
+    extensions: list[tuple[str, str]] = []
     doc_texts: list[str] = []
+    max_template_words = settings["boilerplate_max_words"]
     for d, text in enumerate(texts):
         doc_words: list[str] = []
+        finder = ExtensionFinder()
         for start, end, key, tokens in keyed_segments(text, mode):
             doc_words.extend(tokens)
             if key not in first:
                 first[key] = len(first)
                 key_words.append(len(tokens))
+                key_template.append(template_key(text[start:end]) if len(tokens) <= max_template_words else 0)
+            if tokens:
+                other = finder.add(key, tokens)
+                if other is not None:
+                    extensions.append((key, other))
             seg_doc.append(d)
             seg_start.append(start)
             seg_end.append(end)
@@ -103,6 +115,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         seg_key=np.array(seg_key, dtype=np.uint64),
         keys=keys, key_hash=np.array([key_hash(k) for k in keys], dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
+        key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
         doc_sigs=doc_sigs, doc_sample=[sample(s, DOC_CONTAINMENT_SAMPLE) for s in doc_sets],
         doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
         doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),

@@ -134,6 +134,10 @@ FURNITURE = (
     "Story continues below",
     "Story continues below advertisement",
 )
+# Furniture lines that end in a per-article link, matched on the text before it.
+FURNITURE_PREFIXES = (
+    "Read or Share this story:",
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -813,6 +817,8 @@ _FURNITURE_KEYS = tuple(norm_key(f).split() for f in FURNITURE)
 
 def is_furniture(text: str) -> bool:
     """norm_key equals a FURNITURE line, or one such line repeated ("Advertisement Advertisement")."""
+    if text.strip().startswith(FURNITURE_PREFIXES):
+        return True
     w = norm_key(text).split()
     return any(w and len(w) % len(f) == 0 and w == f * (len(w) // len(f)) for f in _FURNITURE_KEYS)
 
