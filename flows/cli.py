@@ -70,20 +70,35 @@ def _run(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     import json
+    import resource
+    import time
 
     from dedupe.config import load_config
     from dedupe.evaluate import evaluate_output, format_table
     from dedupe.labels import load_labels
 
     labels = load_labels(args.labels)
+    run_info = None
     if args.input:
         from dedupe.pipeline import run
 
+        start = time.perf_counter()
         run(args.input, args.output, load_config(args.config))
+        # ru_maxrss is in KiB on Linux; worker processes are reported under RUSAGE_CHILDREN.
+        run_info = {
+            "seconds": round(time.perf_counter() - start, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_workers_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        }
     evaluation = evaluate_output(args.output, labels)
     print(format_table(evaluation))
+    if run_info:
+        print(f"run time {run_info['seconds']} s, peak memory {run_info['peak_rss_mb']} MB "
+              f"(worker processes {run_info['peak_rss_workers_mb']} MB)")
     if args.json:
-        args.json.write_text(json.dumps(evaluation.to_dict(), indent=2) + "\n")
+        scores = evaluation.to_dict()
+        scores["run"] = run_info
+        args.json.write_text(json.dumps(scores, indent=2) + "\n")
     return 0
 
 

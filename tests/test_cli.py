@@ -57,3 +57,5 @@ def test_evaluate_scores_an_output(tmp_path, capsys):
     scores = json.loads(out_json.read_text())
     assert scores["segments"]["content_loss"] == 0.0
     assert scores["segments"]["pairs"]["f1"] == 1.0
+    assert scores["run"]["seconds"] > 0 and scores["run"]["peak_rss_mb"] > 0
+    assert "run time" in capsys.readouterr().out
