@@ -18,7 +18,7 @@ import numpy as np
 
 from .signatures import lean_minhash
 
-LSH_MARGIN = 0.1
+LSH_MARGIN = 0.2
 
 
 NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
