@@ -41,7 +41,7 @@ class Config:
     """Stop before writing anything if any input is skipped (instead of recording the skip)."""
 
     # Shingles and MinHash
-    shingle_size: int = 5
+    shingle_size: int = 4
     """Word n-gram size for segments. Segments shorter than this are one shingle of all their words."""
     doc_shingles: str = "char"
     """Shingles for whole-document matching: `char` n-grams (robust to OCR noise) or `word` n-grams."""

@@ -13,7 +13,7 @@ def test_defaults_are_valid_and_documented_values():
     config = Config()
     assert config.text_field == "text" and config.id_field is None and config.title_field == "title"
     assert config.segmentation == "line"
-    assert config.shingle_size == 5 and config.num_perm == 128 and config.seed == 1
+    assert config.shingle_size == 4 and config.num_perm == 128 and config.seed == 1
     assert config.segment_threshold == 0.7 and config.doc_threshold == 0.5
     assert config.boilerplate_action == "drop" and config.shared_action == "keep"
     assert load_config() == config

@@ -55,7 +55,7 @@ def _uids(corpus) -> dict[str, int]:
 
 
 def test_pairs_are_joined_only_by_verified_edges(tmp_path):
-    config = Config(segment_threshold=0.7)
+    config = Config(segment_threshold=0.7, shingle_size=5)  # _exact_jaccard uses 5-grams
     texts = [" ".join(BASE)] + [_variant(BASE, c) for c in range(1, 6)]
     corpus = _corpus(tmp_path, _docs(*texts))
     matches = match_segments(corpus, config)
@@ -75,7 +75,7 @@ def test_pairs_are_joined_only_by_verified_edges(tmp_path):
 
 def test_a_chain_never_deletes_a_copy_that_is_not_close_to_the_kept_one(tmp_path):
     a, b, c = " ".join(BASE), _variant(BASE, 1), _variant(BASE, 2)
-    segs, _ = _run(tmp_path, {"x.txt": f"Title\n{a}\n{c}\n{b}\n"})
+    segs, _ = _run(tmp_path, {"x.txt": f"Title\n{a}\n{c}\n{b}\n"}, shingle_size=5)
     role = {s["text"]: (s["role"], s["kept"]) for s in segs}
     assert role[a] == ("first", True)
     assert role[c] == ("first", True)   # J(a, c) = 0.67 < 0.7: kept although grouped through b
