@@ -19,6 +19,7 @@ import numpy as np
 from .signatures import lean_minhash
 
 LSH_MARGIN = 0.2
+DOC_LSH_MARGIN = 0.2  # whole articles; candidates are then screened by MinHash estimates
 
 
 NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
@@ -34,10 +35,10 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def lsh_pairs(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed: int,
-              backend: str = "auto") -> np.ndarray:
+              backend: str = "auto", margin: float = LSH_MARGIN) -> np.ndarray:
     """Pairs (i, j), i < j, of `ids` whose signatures share an LSH band.
 
-    Bands and rows are datasketch's choice for `threshold - LSH_MARGIN`. `backend`:
+    Bands and rows are datasketch's choice for `threshold - margin`. `backend`:
     `datasketch` inserts `LeanMinHash`es into a `MinHashLSH` and queries each; `numpy` groups
     equal band values with a sort (same pairs, about 2.8 KB less memory per text, see
     `band_pairs`); `auto` picks numpy from NUMPY_LSH_FROM texts on. Returns a sorted (M, 2)
@@ -47,7 +48,7 @@ def lsh_pairs(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed
     if len(ids) < 2:
         return np.empty((0, 2), dtype=np.int64)
     num_perm = signatures.shape[1]
-    b, r = lsh_params(max(0.05, threshold - LSH_MARGIN), num_perm)
+    b, r = lsh_params(max(0.05, threshold - margin), num_perm)
     if backend == "numpy" or (backend == "auto" and len(ids) >= NUMPY_LSH_FROM):
         return band_pairs(signatures, ids, b, r)
     return datasketch_pairs(signatures, ids, b, r, seed)

@@ -58,6 +58,8 @@ class Corpus:
     """Hash of each article's whole match text: equal for exact duplicate articles."""
     doc_signed: np.ndarray
     """Whether an article's (sampled) signature is non-empty, i.e. usable for LSH."""
+    doc_size: np.ndarray
+    """Size of each article's signed (sampled) shingle set."""
     doc_len: np.ndarray
     """Characters per article text."""
 
@@ -81,7 +83,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     key_template: list[np.ndarray] = []
     extensions: set[tuple[int, int]] = set()
     occ_doc, occ_uid, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], []
-    doc_words, doc_len, doc_key, doc_signed = [], [], [], []
+    doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
     for batch in prepare_all(batches, settings, executor):
@@ -105,6 +107,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         doc_len.append(batch.doc_len)
         doc_key.append(batch.doc_key)
         doc_signed.append(batch.doc_signed)
+        doc_size.append(batch.doc_size)
         first_doc += len(batch.doc_sigs)
 
     n_texts = len(uid_of)
@@ -142,6 +145,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
         doc_sample=doc_sample, doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
         doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
+        doc_size=_cat(doc_size, np.int64),
     )
 
 

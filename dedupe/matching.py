@@ -13,9 +13,9 @@ Segment level, on distinct texts (uids):
    of the same article is never dropped.
 
 Document level: each article's normalised text is shingled as a whole (character 5-grams by
-default, which survive OCR noise) and clustered the same way: Jaccard >= `doc_threshold`, or the
-shorter article contained in the longer >= `doc_containment_threshold` (syndicated copies with
-edits, cut endings and noise; exact duplicate files).
+default, which survive OCR noise) and clustered the same way: Jaccard >= `doc_threshold`, or a
+shorter article (at least half as long) contained in the longer >= `doc_containment_threshold`
+(syndicated copies with edits, cut endings and noise); exact duplicate articles by hash.
 
 Exact shingle sets are recomputed only for the texts that appear in some candidate pair, so
 memory follows the number of duplicates, not the size of the corpus.
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import containment, jaccard, lsh_pairs, overlap_pairs
+from .candidates import DOC_LSH_MARGIN, containment, jaccard, lsh_pairs, overlap_pairs
 from .config import Config
 from .corpus import Corpus
-from .prepare import doc_match_text
+from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
 from .shingles import TokenHasher
 from .sketch import char_shingle_sets, sample, word_shingle_sets
 from .unionfind import UnionFind
@@ -38,6 +38,7 @@ from .unionfind import UnionFind
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on 1 in 4 shingles
 _CHUNK = 20_000
 DOC_MAX_DF = 50  # sampled character shingles in more articles than this are stock phrases
+MIN_CONTAINMENT_RATIO = 0.5
 
 
 @dataclass
@@ -122,6 +123,27 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
                           extensions=frozenset(map(tuple, corpus.extensions.tolist())))
 
 
+def doc_match(a: np.ndarray, b: np.ndarray, config: Config) -> bool:
+    """Near-duplicate articles: Jaccard >= doc_threshold, or, for a shorter copy at least
+    MIN_CONTAINMENT_RATIO the length of the longer (a syndicated copy with its end cut),
+    containment >= doc_containment_threshold. A much shorter article "contained" in a long one
+    on the same story shares its vocabulary, not its text, and is not a copy."""
+    small, large = sorted((a, b), key=len)
+    if jaccard(small, large) >= config.doc_threshold:
+        return True
+    return (len(small) >= MIN_CONTAINMENT_RATIO * len(large)
+            and containment(small, large) >= config.doc_containment_threshold)
+
+
+def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 50_000) -> np.ndarray:
+    """MinHash estimate of the Jaccard similarity of each pair: the share of equal positions."""
+    out = np.empty(len(pairs))
+    for lo in range(0, len(pairs), chunk):
+        a, b = pairs[lo: lo + chunk, 0], pairs[lo: lo + chunk, 1]
+        out[lo: lo + chunk] = (signatures[a] == signatures[b]).mean(axis=1)
+    return out
+
+
 def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher) -> np.ndarray:
     passages = np.flatnonzero(corpus.key_words[: corpus.n_texts] >= config.min_containment_words)
     if len(passages) < 2:
@@ -146,7 +168,10 @@ def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
 
 
 def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: TokenHasher) -> dict[int, np.ndarray]:
-    """Exact shingle sets of the given documents (texts read back from the staged store)."""
+    """Shingle sets of the given documents (texts read back from the staged store): character
+    shingles in the same consistent 1-in-DOC_SIGNATURE_SAMPLE sample that was signed (a few
+    hundred per article, whose Jaccard and containment are within a few hundredths of the
+    full sets'), word shingles in full."""
     out: dict[int, np.ndarray] = {}
     for lo in range(0, len(docs), _CHUNK):
         chunk = docs[lo: lo + _CHUNK].tolist()
@@ -154,7 +179,7 @@ def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: Toke
         match_texts = [doc_match_text(texts[d], config.segmentation) for d in chunk]
         if config.doc_shingles == "char":
             sets, _ = char_shingle_sets(match_texts, config.doc_shingle_size, config.num_perm,
-                                        config.seed, signatures=False)
+                                        config.seed, signatures=False, rate=DOC_SIGNATURE_SAMPLE)
         else:
             sets, _ = word_shingle_sets([t.split(" ") if t else [] for t in match_texts],
                                         config.doc_shingle_size, config.num_perm, config.seed,
@@ -168,13 +193,22 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
     contained in the longer one >= doc_containment_threshold (cut syndicated copies)."""
     hasher = hasher or TokenHasher()
     signed = np.flatnonzero(corpus.doc_signed)
-    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed)
+    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed, margin=DOC_LSH_MARGIN)
     parts = [corpus.doc_sample[d] for d in signed.tolist()]
     hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
     owner = np.repeat(signed, [len(p) for p in parts])
     links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
     candidates = np.unique(np.concatenate([pairs, np.sort(links, axis=1)]), axis=0) \
         if len(pairs) + len(links) else np.empty((0, 2), dtype=np.int64)
+    # Long texts that share some passages collide often; MinHash estimates screen the candidates
+    # before the check on shingle sets. Containment follows from Jaccard and the set sizes:
+    # |A ∩ B| = J (|A| + |B|) / (1 + J).
+    est = estimated_jaccard(corpus.doc_sigs, candidates)
+    size_a, size_b = corpus.doc_size[candidates[:, 0]], corpus.doc_size[candidates[:, 1]]
+    est_containment = est * (size_a + size_b) / ((1 + est) * np.maximum(np.minimum(size_a, size_b), 1))
+    comparable = np.minimum(size_a, size_b) >= MIN_CONTAINMENT_RATIO * np.maximum(size_a, size_b)
+    candidates = candidates[(est >= config.doc_threshold - DOC_LSH_MARGIN)
+                            | (comparable & (est_containment >= config.doc_containment_threshold - DOC_LSH_MARGIN))]
 
     uf = UnionFind(corpus.n_docs)
     # Exact duplicate articles (same words), however short: grouped without any shingles.
@@ -187,8 +221,7 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
     sets = document_sets(corpus, involved, config, hasher)
     matches = DocumentMatches(cluster=np.arange(corpus.n_docs, dtype=np.int64), sets=sets)
     for a, b in candidates.tolist():
-        x, y = sorted((sets[a], sets[b]), key=len)
-        if jaccard(x, y) >= config.doc_threshold or containment(x, y) >= config.doc_containment_threshold:
+        if doc_match(sets[a], sets[b], config):
             uf.union(a, b)
     matches.cluster = uf.roots()
     return matches

@@ -50,6 +50,7 @@ class PreparedBatch:
     doc_words: np.ndarray    # int64, words per document
     doc_key: np.ndarray      # uint64, hash of the whole match text (exact duplicate articles)
     doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
+    doc_size: np.ndarray     # int64, size of the signed (sampled) shingle set
     doc_len: np.ndarray      # int64, characters per document text
 
 
@@ -116,10 +117,11 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         keys=keys, key_hash=np.array([key_hash(k) for k in keys], dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
-        doc_sigs=doc_sigs, doc_sample=[sample(s, DOC_CONTAINMENT_SAMPLE) for s in doc_sets],
+        doc_sigs=doc_sigs, doc_sample=[sample(x, DOC_CONTAINMENT_SAMPLE) for x in doc_sets],
         doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
         doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),
         doc_signed=doc_sigs.min(axis=1) != np.uint32(0xFFFFFFFF),
+        doc_size=np.array([len(x) for x in doc_sets], dtype=np.int64),
         doc_len=np.array([len(t) for t in texts], dtype=np.int64),
     )
 
