@@ -9,7 +9,8 @@ news corpus built from the real articles in ../shared/corpora.
     .venv/bin/python bench/throughput.py --profile 50000 [--serial]     # cProfile of the pipeline
     .venv/bin/python bench/throughput.py --quiet-wait 120               # shared machine: wait for quiet
 
-Stages, each timed in a fresh subprocess so that peak RSS (`ru_maxrss`) is per stage:
+Stages, each timed in a fresh subprocess so that peak memory is per stage (VmHWM of the process,
+plus the sampled PSS of its whole process tree, which includes the pipeline's worker pool):
 
     naive      lower-case + \\w+ words, word 5-gram strings, datasketch.MinHash(num_perm=128,
                seed=1).update(shingle.encode()) per shingle, MinHashLSH(threshold=0.7) insert
@@ -17,7 +18,8 @@ Stages, each timed in a fresh subprocess so that peak RSS (`ru_maxrss`) is per s
     pipeline   dedupe.run(jsonl_dir, out_dir, dedupe.Config()) end to end (read, normalise,
                segment, sign, LSH, verify, cluster, write Parquet)
     normalize  dedupe.normalize.normalize + words for every paragraph (input of `signatures`)
-    signatures dedupe.matching.shingle_sets(word_lists, 5, Config(), TokenHasher()) alone
+    signatures dedupe.matching.shingle_sets(word_lists, 5, Config(), TokenHasher()) alone, or
+               dedupe.sketch.word_shingle_sets(...) after the refactor ('n/a' if neither exists)
     floor      lower-case + re.findall(r"\\w+") over every paragraph (tokenise-only floor)
 
 The corpus (see `build_corpus`) is written as JSONL shards under bench/out/throughput/ (git-
@@ -984,7 +986,12 @@ def main_profile(args: argparse.Namespace) -> int:
 def _write_json(path: Path, data: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M:%S"), **data}, indent=2, default=str) + "\n"
+    path.write_text(text)
+    # Keep every result: the library changes between runs, and the default path is reused.
+    history = OUT_ROOT / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    (history / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
     try:
         shown = path.resolve().relative_to(REPO_ROOT)
     except ValueError:
