@@ -23,12 +23,14 @@ def _paragraphs() -> list[str]:
         for _ in range(rng.randint(0, 4)):
             w[rng.randint(len(w))] = "edit"
         edited.append(" ".join(w))
+    # long paragraphs with one word appended: Jaccard > 0.9, so every threshold has pairs
+    appended = [p + " indeed" for p in paras if len(p.split()) >= 40]
     corpus = SHARED / "corpora" / "multinews-dev"
     extra = []
     if corpus.is_dir():
         for f in sorted(corpus.glob("story-0[0-4]*/*.txt")):
             extra += [line for line in f.read_text("utf-8").splitlines() if line.strip()]
-    return paras + edited + extra
+    return paras + edited + appended + extra
 
 
 @pytest.fixture(scope="module")
