@@ -12,14 +12,14 @@ To keep recall high for pairs just above the threshold, the LSH index is built f
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from .signatures import lean_minhash
 
 LSH_MARGIN = 0.2
-DOC_LSH_MARGIN = 0.2  # whole articles; candidates are then screened by MinHash estimates
+DOC_LSH_MARGIN = 0.1  # whole articles; candidates are then screened by MinHash estimates
 
 
 NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
@@ -35,22 +35,24 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def lsh_pairs(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed: int,
-              backend: str = "auto", margin: float = LSH_MARGIN) -> np.ndarray:
+              backend: str = "auto", margin: float = LSH_MARGIN,
+              screen: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Pairs (i, j), i < j, of `ids` whose signatures share an LSH band.
 
     Bands and rows are datasketch's choice for `threshold - margin`. `backend`:
     `datasketch` inserts `LeanMinHash`es into a `MinHashLSH` and queries each; `numpy` groups
     equal band values with a sort (same pairs, about 2.8 KB less memory per text, see
-    `band_pairs`); `auto` picks numpy from NUMPY_LSH_FROM texts on. Returns a sorted (M, 2)
-    int64 array.
+    `band_pairs`); `auto` picks numpy from NUMPY_LSH_FROM texts on. `screen` (numpy backend
+    only) filters each band's pairs as they are found, so candidates that a caller would discard
+    anyway never accumulate. Returns a sorted (M, 2) int64 array.
     """
     ids = np.asarray(list(ids), dtype=np.int64)
     if len(ids) < 2:
         return np.empty((0, 2), dtype=np.int64)
     num_perm = signatures.shape[1]
     b, r = lsh_params(max(0.05, threshold - margin), num_perm)
-    if backend == "numpy" or (backend == "auto" and len(ids) >= NUMPY_LSH_FROM):
-        return band_pairs(signatures, ids, b, r)
+    if screen is not None or backend == "numpy" or (backend == "auto" and len(ids) >= NUMPY_LSH_FROM):
+        return band_pairs(signatures, ids, b, r, screen=screen)
     return datasketch_pairs(signatures, ids, b, r, seed)
 
 
@@ -70,7 +72,8 @@ def datasketch_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, se
     return _as_pairs(pairs)
 
 
-def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int = 1 << 16) -> np.ndarray:
+def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int = 1 << 16,
+               screen: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """The pairs `MinHashLSH` with `b` bands of `r` rows would return, computed with numpy.
 
     For each band, the r hash values of every signature are combined into one 64-bit value
@@ -92,7 +95,12 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
         sorted_values, owners = values[order], ids[order]
         starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
         sizes = np.diff(np.r_[starts, len(sorted_values)])
-        keys.extend(_pairs_in_groups(owners, starts, sizes, n))
+        band_keys = _pairs_in_groups(owners, starts, sizes, n)
+        if screen is not None and band_keys:
+            found = np.unique(np.concatenate(band_keys))
+            found = found[screen(np.stack([found // n, found % n], axis=1))]
+            band_keys = [found]
+        keys.extend(band_keys)
     if not keys:
         return np.empty((0, 2), dtype=np.int64)
     pair_keys = np.unique(np.concatenate(keys))

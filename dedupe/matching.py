@@ -193,22 +193,28 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
     contained in the longer one >= doc_containment_threshold (cut syndicated copies)."""
     hasher = hasher or TokenHasher()
     signed = np.flatnonzero(corpus.doc_signed)
-    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed, margin=DOC_LSH_MARGIN)
+
+    def screen(pairs: np.ndarray) -> np.ndarray:
+        """Keep pairs whose MinHash estimates could pass: long texts that share some passages
+        collide often. Containment follows from Jaccard and the set sizes:
+        |A ∩ B| = J (|A| + |B|) / (1 + J)."""
+        est = estimated_jaccard(corpus.doc_sigs, pairs)
+        size_a, size_b = corpus.doc_size[pairs[:, 0]], corpus.doc_size[pairs[:, 1]]
+        small, large = np.minimum(size_a, size_b), np.maximum(size_a, size_b)
+        est_containment = est * (size_a + size_b) / ((1 + est) * np.maximum(small, 1))
+        return ((est >= config.doc_threshold - DOC_LSH_MARGIN)
+                | ((small >= MIN_CONTAINMENT_RATIO * large)
+                   & (est_containment >= config.doc_containment_threshold - DOC_LSH_MARGIN)))
+
+    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed,
+                      margin=DOC_LSH_MARGIN, screen=screen)
     parts = [corpus.doc_sample[d] for d in signed.tolist()]
     hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
     owner = np.repeat(signed, [len(p) for p in parts])
     links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
-    candidates = np.unique(np.concatenate([pairs, np.sort(links, axis=1)]), axis=0) \
+    links = np.unique(np.sort(links, axis=1), axis=0) if len(links) else links
+    candidates = np.unique(np.concatenate([pairs, links[screen(links)] if len(links) else links]), axis=0) \
         if len(pairs) + len(links) else np.empty((0, 2), dtype=np.int64)
-    # Long texts that share some passages collide often; MinHash estimates screen the candidates
-    # before the check on shingle sets. Containment follows from Jaccard and the set sizes:
-    # |A ∩ B| = J (|A| + |B|) / (1 + J).
-    est = estimated_jaccard(corpus.doc_sigs, candidates)
-    size_a, size_b = corpus.doc_size[candidates[:, 0]], corpus.doc_size[candidates[:, 1]]
-    est_containment = est * (size_a + size_b) / ((1 + est) * np.maximum(np.minimum(size_a, size_b), 1))
-    comparable = np.minimum(size_a, size_b) >= MIN_CONTAINMENT_RATIO * np.maximum(size_a, size_b)
-    candidates = candidates[(est >= config.doc_threshold - DOC_LSH_MARGIN)
-                            | (comparable & (est_containment >= config.doc_containment_threshold - DOC_LSH_MARGIN))]
 
     uf = UnionFind(corpus.n_docs)
     # Exact duplicate articles (same words), however short: grouped without any shingles.
