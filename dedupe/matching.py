@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import DOC_LSH_MARGIN, containment, jaccard, lsh_pairs, overlap_pairs
+from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment, jaccard, lsh_pairs,
+                         overlap_pairs)
 from .config import Config
 from .corpus import Corpus
 from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
@@ -95,7 +96,13 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
     hasher = hasher or TokenHasher()
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
-    pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed)
+    # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
+    # (small runs use MinHashLSH itself); every survivor is still verified exactly below.
+    screen = None
+    if len(with_words) >= NUMPY_LSH_FROM:
+        def screen(p: np.ndarray) -> np.ndarray:
+            return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
+    pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
     links = _containment_candidates(corpus, config, hasher)
 
     involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
