@@ -39,6 +39,7 @@ from .unionfind import UnionFind
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on 1 in 4 shingles
 _CHUNK = 20_000
 DOC_MAX_DF = 50  # sampled character shingles in more articles than this are stock phrases
+SEGMENT_MAX_DF = 50  # word shingles in more distinct passages than this are stock phrases
 MIN_CONTAINMENT_RATIO = 0.5
 
 
@@ -160,7 +161,7 @@ def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher)
     hashes = np.concatenate([sampled[u] for u in passages.tolist()])
     owner = np.repeat(passages, [len(sampled[u]) for u in passages.tolist()])
     del sampled
-    return overlap_pairs(hashes, owner, config.containment_threshold)
+    return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
 
 
 def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
