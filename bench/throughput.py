@@ -819,15 +819,26 @@ def stage_rows(stages: dict) -> list[list[str]]:
     return rows
 
 
+def print_machine(machine: dict) -> None:
+    print(f"machine: {machine['nproc']} CPUs ({machine['cpu_model']}), "
+          f"{machine['mem_total_gb']} GB RAM, Python {machine['python']}")
+
+
+def corpus_or_none(args: argparse.Namespace, n: int) -> Path | None:
+    """The cached (or newly built) n-paragraph corpus, or None after printing why not."""
+    try:
+        return build_corpus(args.corpora, n, args.seed, force=args.regen)
+    except CorporaMissing as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+
+
 def main_stages(args: argparse.Namespace) -> int:
     n = args.paragraphs
     machine = machine_info()
-    print(f"machine: {machine['nproc']} CPUs ({machine['cpu_model']}), "
-          f"{machine['mem_total_gb']} GB RAM, Python {machine['python']}")
-    try:
-        corpus_dir = build_corpus(args.corpora, n, args.seed, force=args.regen)
-    except CorporaMissing as err:
-        print(f"error: {err}", file=sys.stderr)
+    print_machine(machine)
+    corpus_dir = corpus_or_none(args, n)
+    if corpus_dir is None:
         return 2
     meta = json.loads((corpus_dir / "meta.json").read_text())
     print(f"corpus: {meta['paragraphs']:,} paragraphs in {meta['articles']:,} articles, "
@@ -907,14 +918,11 @@ def main_stages(args: argparse.Namespace) -> int:
 def main_sizes(args: argparse.Namespace) -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     machine = machine_info()
-    print(f"machine: {machine['nproc']} CPUs ({machine['cpu_model']}), "
-          f"{machine['mem_total_gb']} GB RAM, Python {machine['python']}")
+    print_machine(machine)
     results = []
     for n in sizes:
-        try:
-            corpus_dir = build_corpus(args.corpora, n, args.seed, force=args.regen)
-        except CorporaMissing as err:
-            print(f"error: {err}", file=sys.stderr)
+        corpus_dir = corpus_or_none(args, n)
+        if corpus_dir is None:
             return 2
         meta = json.loads((corpus_dir / "meta.json").read_text())
         res = run_child("pipeline", corpus_dir, outdir=OUT_ROOT / f"run-n{n}-seed{args.seed}",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment, jaccard, lsh_pairs,
-                         overlap_pairs)
+                         flatten, overlap_pairs)
 from .config import Config
 from .corpus import Corpus
 from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
@@ -157,10 +157,7 @@ def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher)
     if len(passages) < 2:
         return np.empty((0, 2), dtype=np.int64)
     rate = 1 if len(passages) <= CONTAINMENT_SAMPLE_FROM else 4
-    sampled = segment_sets(corpus, passages, config, hasher, rate)
-    hashes = np.concatenate([sampled[u] for u in passages.tolist()])
-    owner = np.repeat(passages, [len(sampled[u]) for u in passages.tolist()])
-    del sampled
+    hashes, owner = flatten(segment_sets(corpus, passages, config, hasher, rate), passages.tolist())
     return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
 
 
@@ -216,9 +213,7 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
 
     pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed,
                       margin=DOC_LSH_MARGIN, screen=screen)
-    parts = [corpus.doc_sample[d] for d in signed.tolist()]
-    hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    owner = np.repeat(signed, [len(p) for p in parts])
+    hashes, owner = flatten(corpus.doc_sample, signed.tolist())
     links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
     links = np.unique(np.sort(links, axis=1), axis=0) if len(links) else links
     candidates = np.unique(np.concatenate([pairs, links[screen(links)] if len(links) else links]), axis=0) \

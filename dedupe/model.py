@@ -1,8 +1,9 @@
 """The data model that flows through the pipeline: documents, segments, clusters.
 
-Documents and skips come out of the readers; segments are spans of a document's text; the
-matching stages assign segments and documents to clusters; the policy gives every segment a role
-and a keep/drop decision. `writers.py` turns these into the three Parquet tables.
+Documents and skips come out of the readers. Segments are (start, end) spans of a document's
+text (`segment.spans`); the corpus (`corpus.py`) holds them as flat per-occurrence arrays, the
+matching stages assign them and the documents to clusters, the policy gives every segment a
+`Role` and each cluster a `Kind`, and `writers.py` turns these into the three Parquet tables.
 """
 
 from __future__ import annotations
@@ -46,14 +47,3 @@ class Skip:
 
     source: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A span `text[start:end]` of a document: a paragraph, a caption, a credit line."""
-
-    doc_id: str
-    index: int
-    start: int
-    end: int
-    text: str

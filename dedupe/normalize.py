@@ -43,12 +43,17 @@ def words(normalized: str) -> list[str]:
     return _WORD.findall(normalized)
 
 
-def match_key(text: str) -> str:
-    """The exact-duplicate key of a raw text: its words joined by single spaces.
+def key_and_words(text: str) -> tuple[str, list[str]]:
+    """The exact-duplicate key of a raw text, its words joined by single spaces, and the words.
 
     Texts with no word characters at all (a lone "|" or "***") fall back to their normalised
     form, so they only ever match themselves.
     """
     norm = normalize(text)
     tokens = words(norm)
-    return " ".join(tokens) if tokens else norm
+    return (" ".join(tokens) if tokens else norm), tokens
+
+
+def match_key(text: str) -> str:
+    """The exact-duplicate key of a raw text (see `key_and_words`)."""
+    return key_and_words(text)[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from .corpus import build as build_corpus
 from .matching import match_documents, match_segments
 from .model import Document, Skip
 from .policy import decide
-from .readers import InputError, read_inputs
+from .readers import InputError, discover, read_inputs
 from .report import Report
 from .shingles import TokenHasher
 from .store import DocumentStore, DocumentWriter
@@ -107,9 +108,7 @@ def run(input_dir: str | Path, output_dir: str | Path, config: Config | None = N
     """
     config = config or Config()
     output_dir = Path(output_dir)
-    if not Path(input_dir).is_dir():
-        # Checked before creating any staging directory next to the output.
-        read_inputs(input_dir, config).__next__()
+    discover(Path(input_dir))  # a missing input fails before any staging directory exists
     stage = staging_dir(output_dir)
     try:
         ingest(input_dir, stage, config)
@@ -117,5 +116,4 @@ def run(input_dir: str | Path, output_dir: str | Path, config: Config | None = N
         publish_outputs(stage, output_dir)
         return report
     finally:
-        import shutil
         shutil.rmtree(stage, ignore_errors=True)

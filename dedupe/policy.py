@@ -121,14 +121,14 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
     bounds = np.flatnonzero(np.r_[True, occ_cluster[order][1:] != occ_cluster[order][:-1], True])
     doc_group = docs.cluster
     uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
-    known_list = (known | frequent).tolist()  # either makes the whole group boilerplate
+    flagged = (known | frequent).tolist()  # either makes the whole group boilerplate
 
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
         groups: dict[int, list[int]] = defaultdict(list)
         for i in members:
             groups[int(occ_group[i])].append(i)
-        boiler = {g: _is_boilerplate(occ, known_list, corpus, doc_group, doc_list, uid_list, config)
+        boiler = {g: _is_boilerplate(occ, flagged, corpus, doc_group, doc_list, uid_list, config)
                   for g, occ in groups.items()}
         cluster_docs = {doc_list[i] for i in members}
         shared = len(cluster_docs) >= 2
@@ -171,9 +171,10 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         pending.append((row, members, uid_list[rep]))
 
 
-def _is_boilerplate(occ: list[int], known: list[bool], corpus: Corpus, doc_group: np.ndarray,
+def _is_boilerplate(occ: list[int], flagged: list[bool], corpus: Corpus, doc_group: np.ndarray,
                     doc_list: list[int], uid_list: list[int], config: Config) -> bool:
-    if any(known[i] for i in occ):
+    """flagged: per occurrence, a known line or a frequent template."""
+    if any(flagged[i] for i in occ):
         return True
     if len(occ) < config.boilerplate_min_docs:
         return False

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import xxhash
 
-from .normalize import normalize, words
+from .normalize import key_and_words
 from .segment import spans
 from .shingles import TokenHasher
 from .sketch import char_shingle_sets, sample, word_shingle_sets
@@ -61,9 +61,7 @@ def key_hash(key: str) -> int:
 def keyed_segments(text: str, mode: str) -> Iterator[tuple[int, int, str, list[str]]]:
     """(start, end, match key, words) of each segment of an article."""
     for start, end in spans(text, mode):
-        norm = normalize(text[start:end])
-        tokens = words(norm)
-        yield start, end, (" ".join(tokens) if tokens else norm), tokens  # as normalize.match_key
+        yield (start, end, *key_and_words(text[start:end]))
 
 
 def doc_match_text(text: str, mode: str) -> str:
@@ -75,7 +73,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     mode = settings["segmentation"]
     num_perm, seed = settings["num_perm"], settings["seed"]
     seg_doc, seg_start, seg_end, seg_words, seg_key = [], [], [], [], []
-    first: dict[str, int] = {}
+    first: dict[str, int] = {}  # key -> its hash, in first-seen order
     key_words: list[int] = []
     key_template: list[int] = []
     extensions: list[tuple[str, str]] = []
@@ -86,8 +84,9 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         finder = ExtensionFinder()
         for start, end, key, tokens in keyed_segments(text, mode):
             doc_words.extend(tokens)
-            if key not in first:
-                first[key] = len(first)
+            h = first.get(key)
+            if h is None:
+                h = first[key] = key_hash(key)
                 key_words.append(len(tokens))
                 key_template.append(template_key(text[start:end]) if len(tokens) <= max_template_words else 0)
             if tokens:
@@ -98,7 +97,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
             seg_start.append(start)
             seg_end.append(end)
             seg_words.append(len(tokens))
-            seg_key.append(key_hash(key))
+            seg_key.append(h)
         doc_texts.append(" ".join(doc_words))
     keys = list(first)
     _, key_sigs = word_shingle_sets([k.split(" ") if w else [] for k, w in zip(keys, key_words)],
@@ -114,7 +113,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
         seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),
         seg_key=np.array(seg_key, dtype=np.uint64),
-        keys=keys, key_hash=np.array([key_hash(k) for k in keys], dtype=np.uint64),
+        keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
         doc_sigs=doc_sigs, doc_sample=[sample(x, DOC_CONTAINMENT_SAMPLE) for x in doc_sets],

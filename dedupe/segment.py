@@ -1,11 +1,9 @@
-"""Splitting an article into segments with character offsets into the original text."""
+"""Splitting an article into segments: (start, end) character offsets into its text."""
 
 from __future__ import annotations
 
 import re
 from typing import Iterator
-
-from .model import Document, Segment
 
 _BLOCK_SEPARATOR = re.compile(r"\n[ \t\u00a0\u3000]*\n")
 
@@ -49,11 +47,3 @@ def _block_bounds(text: str) -> Iterator[tuple[int, int]]:
         yield start, match.start()
         start = match.end()
     yield start, len(text)
-
-
-def split(doc: Document, mode: str = "line") -> list[Segment]:
-    """The segments of one document, numbered from 0 in reading order."""
-    return [
-        Segment(doc.doc_id, i, start, end, doc.text[start:end])
-        for i, (start, end) in enumerate(spans(doc.text, mode))
-    ]

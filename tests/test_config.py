@@ -109,25 +109,16 @@ def test_largest_supported_shingle_size_is_accepted():
         Config(shingle_size=MAX_SHINGLE_SIZE + 1)
 
 
-def test_bad_value_in_file_names_key_and_file(tmp_path):
-    path = tmp_path / "c.toml"
-    path.write_text('boilerplate_action = "delete"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="boilerplate_action") as info:
-        load_config(path)
-    assert str(path) in str(info.value)
-
-
-def test_invalid_toml_names_file(tmp_path):
-    path = tmp_path / "broken.toml"
-    path.write_text("shingle_size = \n[oops", encoding="utf-8")
-    with pytest.raises(ConfigError, match="invalid TOML") as info:
-        load_config(path)
-    assert str(path) in str(info.value)
-
-
-def test_missing_file(tmp_path):
-    path = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match="not found") as info:
+@pytest.mark.parametrize("name, content, message", [
+    ("c.toml", 'boilerplate_action = "delete"\n', "boilerplate_action"),
+    ("broken.toml", "shingle_size = \n[oops", "invalid TOML"),
+    ("nope.toml", None, "not found"),
+])
+def test_config_file_errors_name_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     assert str(path) in str(info.value)
 

@@ -1,11 +1,10 @@
-"""`spans` and `split`: segment boundaries and offsets into the original text."""
+"""`spans` and `keyed_segments`: segment boundaries and offsets into the original text."""
 
 from __future__ import annotations
 
 import pytest
 
-from dedupe.model import Document, Segment
-from dedupe.segment import spans, split
+from dedupe.segment import spans
 
 ARTICLE = (
     "  Sessions met Russian envoy twice  \n"
@@ -83,19 +82,13 @@ def test_unknown_mode_raises():
         list(spans("a", "word"))
 
 
-def test_split_numbers_segments_from_zero_and_slices_exactly():
-    doc = Document(doc_id="news/a.txt", source="news/a.txt", title="t", text=ARTICLE)
-    segments = split(doc)
-    assert [s.index for s in segments] == [0, 1, 2, 3, 4]
-    assert segments[1] == Segment("news/a.txt", 1, 38, 48, "Load video")
-    for seg in segments:
-        assert seg.doc_id == "news/a.txt"
-        assert ARTICLE[seg.start:seg.end] == seg.text
+def test_keyed_segments_give_offsets_keys_and_words():
+    from dedupe.prepare import keyed_segments
 
-
-def test_split_blank_line_mode():
-    doc = Document(doc_id="d", source="d", title="t", text=ARTICLE)
-    segments = split(doc, "blank_line")
-    assert [s.index for s in segments] == [0, 1, 2, 3]
-    assert segments[2].text.count("\n") == 1
-    assert all(ARTICLE[s.start:s.end] == s.text for s in segments)
+    segments = list(keyed_segments(ARTICLE, "line"))
+    assert len(segments) == 5
+    assert segments[1] == (38, 48, "load video", ["load", "video"])
+    for start, end, key, words in segments:
+        assert ARTICLE[start:end] == ARTICLE[start:end].strip() != ""
+        assert key == " ".join(words)
+    assert len(list(keyed_segments(ARTICLE, "blank_line"))) == 4
