@@ -158,11 +158,19 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
-def flatten(sets: Sequence[np.ndarray], ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes, owner) of the given sets, for `overlap_pairs`."""
-    parts = [sets[i] for i in ids]
-    hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    return hashes, np.repeat(np.asarray(list(ids), dtype=np.int64), [len(p) for p in parts])
+def flatten(sets, ids=None) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, owner id) of every entry of a `sketch.ShingleSets` (only the sets of `ids`,
+    positions, when given), for `overlap_pairs`."""
+    if ids is None:
+        owners = sets.ids if sets.ids is not None else np.arange(len(sets), dtype=np.int64)
+        return sets.values, np.repeat(owners, np.diff(sets.offsets))
+    ids = np.asarray(ids, dtype=np.int64)
+    rows = sets.rows(ids)
+    starts, sizes = sets.offsets[rows], np.diff(sets.offsets)[rows]
+    block = np.zeros(len(sizes), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=block[1:])
+    index = np.repeat(starts - block, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+    return sets.values[index], np.repeat(ids, sizes)
 
 
 def _as_pairs(pairs: Iterable[tuple[int, int]]) -> np.ndarray:

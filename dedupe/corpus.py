@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .prepare import key_hash, prepare_all
-from .sketch import word_shingle_sets
+from .sketch import ShingleSets, word_shingle_sets
 from .shingles import TokenHasher
 from .store import DocumentStore, SignatureFile, TextStore
 
@@ -50,7 +50,7 @@ class Corpus:
     """Occurrences of document d are occ_*[doc_offsets[d]:doc_offsets[d+1]]."""
     doc_sigs: np.ndarray
     """(documents, num_perm) signatures of each article's character shingles."""
-    doc_sample: list[np.ndarray]
+    doc_sample: ShingleSets
     """Sampled character shingles per article (containment candidates)."""
     doc_words: np.ndarray
     """Words per article."""
@@ -102,7 +102,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         occ_len.append(batch.seg_end - batch.seg_start)
         counts.append(np.bincount(batch.seg_doc, minlength=len(batch.doc_sigs)))
         doc_sigs.append(batch.doc_sigs)
-        doc_sample.extend(batch.doc_sample)
+        doc_sample.append(batch.doc_sample)
         doc_words.append(batch.doc_words)
         doc_len.append(batch.doc_len)
         doc_key.append(batch.doc_key)
@@ -143,7 +143,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
         occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
         doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
-        doc_sample=doc_sample, doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
+        doc_sample=ShingleSets.concat(doc_sample), doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
         doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
         doc_size=_cat(doc_size, np.int64),
     )

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment, jaccard, lsh_pairs,
-                         flatten, overlap_pairs)
+from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment, flatten, jaccard, lsh_pairs,
+                         overlap_pairs)
 from .config import Config
 from .corpus import Corpus
 from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
 from .shingles import TokenHasher
-from .sketch import char_shingle_sets, sample, word_shingle_sets
+from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .unionfind import UnionFind
 
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on 1 in 4 shingles
@@ -51,8 +51,8 @@ class SegmentMatches:
     """Cluster (its smallest uid) per uid: near-duplicate groups joined by containment links."""
     known_groups: frozenset[int]
     """Near-duplicate groups that hold a known boilerplate line."""
-    sets: dict[int, np.ndarray]
-    """Exact shingle sets of the uids that took part in a candidate pair."""
+    sets: ShingleSets
+    """Exact shingle sets of the uids that took part in a candidate pair (indexed by uid)."""
     extensions: frozenset[tuple[int, int]] = frozenset()
     """(smaller uid, larger uid): one extends the other by a few words inside an article."""
 
@@ -68,8 +68,8 @@ class SegmentMatches:
 class DocumentMatches:
     cluster: np.ndarray
     """Cluster (its smallest document index) per document."""
-    sets: dict[int, np.ndarray]
-    """Exact shingle sets of the documents that took part in a candidate pair."""
+    sets: ShingleSets
+    """Exact shingle sets of the documents that took part in a candidate pair (by index)."""
 
     def similarity(self, a: int, b: int) -> float:
         """max(Jaccard, containment of the smaller set in the larger)."""
@@ -80,17 +80,18 @@ class DocumentMatches:
 
 
 def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config, hasher: TokenHasher,
-                 rate: int = 1) -> dict[int, np.ndarray]:
-    """Exact (or 1-in-`rate` sampled) word shingle sets of the given uids, in bounded chunks."""
-    out: dict[int, np.ndarray] = {}
+                 rate: int = 1) -> ShingleSets:
+    """Exact (or 1-in-`rate` sampled) word shingle sets of the given sorted uids, read and
+    shingled in bounded chunks."""
+    parts = []
     for lo in range(0, len(uids), _CHUNK):
         chunk = uids[lo: lo + _CHUNK]
         keys = corpus.keys.get(chunk)
         words_ = [k.split(" ") if w else [] for k, w in zip(keys, corpus.key_words[chunk].tolist())]
         sets, _ = word_shingle_sets(words_, config.shingle_size, config.num_perm, config.seed,
                                     hasher, signatures=False)
-        out.update((int(u), sample(s, rate)) for u, s in zip(chunk.tolist(), sets))
-    return out
+        parts.append(sets.sample(rate))
+    return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
 
 
 def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> SegmentMatches:
@@ -109,8 +110,8 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
     involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
     sets = segment_sets(corpus, involved, config, hasher)
     groups = UnionFind(n_uids)
-    for u, v in pairs.tolist():
-        if jaccard(sets[u], sets[v]) >= config.segment_threshold:
+    if len(pairs):
+        for u, v in pairs[sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold].tolist():
             groups.union(u, v)
     for u, v in corpus.extensions.tolist():  # exact relation, found per article
         groups.union(u, v)
@@ -118,29 +119,35 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
 
     clusters = UnionFind(n_uids)
     clusters.parent[:] = group  # every group root is its own root, so this is a valid forest
-    lo_doc, hi_doc = _doc_range_per_uid(corpus)
-    for q, x in links.tolist():
-        if group[q] == group[x] or len(sets[q]) > len(sets[x]):
-            continue
-        if lo_doc[q] == hi_doc[q] == lo_doc[x] == hi_doc[x]:
-            continue  # both only in the same single article
-        if containment(sets[q], sets[x]) >= config.containment_threshold:
-            clusters.union(q, x)
+    if len(links):
+        lo_doc, hi_doc = _doc_range_per_uid(corpus)
+        q, x = links[:, 0], links[:, 1]
+        one_article = (lo_doc[q] == hi_doc[q]) & (lo_doc[q] == lo_doc[x]) & (lo_doc[x] == hi_doc[x])
+        ok = (group[q] != group[x]) & (sets.sizes(q) <= sets.sizes(x)) & ~one_article
+        ok[ok] = sets.containment(q[ok], x[ok]) >= config.containment_threshold
+        for u, v in links[ok].tolist():
+            clusters.union(u, v)
     return SegmentMatches(group=group, cluster=clusters.roots(),
                           known_groups=frozenset(group[corpus.known_uids].tolist()), sets=sets,
                           extensions=frozenset(map(tuple, corpus.extensions.tolist())))
 
 
-def doc_match(a: np.ndarray, b: np.ndarray, config: Config) -> bool:
-    """Near-duplicate articles: Jaccard >= doc_threshold, or, for a shorter copy at least
-    MIN_CONTAINMENT_RATIO the length of the longer (a syndicated copy with its end cut),
-    containment >= doc_containment_threshold. A much shorter article "contained" in a long one
-    on the same story shares its vocabulary, not its text, and is not a copy."""
-    small, large = sorted((a, b), key=len)
-    if jaccard(small, large) >= config.doc_threshold:
-        return True
-    return (len(small) >= MIN_CONTAINMENT_RATIO * len(large)
-            and containment(small, large) >= config.doc_containment_threshold)
+def doc_matches(sets: ShingleSets, pairs: np.ndarray, config: Config) -> np.ndarray:
+    """Which document pairs are near-duplicate articles: Jaccard >= doc_threshold, or, for a
+    shorter copy at least MIN_CONTAINMENT_RATIO the length of the longer (a syndicated copy
+    with its end cut), containment >= doc_containment_threshold. A much shorter article
+    "contained" in a long one on the same story shares its vocabulary, not its text, and is
+    not a copy."""
+    size_a, size_b = sets.sizes(pairs[:, 0]), sets.sizes(pairs[:, 1])
+    small = np.where(size_a <= size_b, pairs[:, 0], pairs[:, 1])
+    large = np.where(size_a <= size_b, pairs[:, 1], pairs[:, 0])
+    n_small, n_large = np.minimum(size_a, size_b), np.maximum(size_a, size_b)
+    inter = sets.intersections(small, large)
+    union = n_small + n_large - inter
+    jac = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    cont = np.where(n_small > 0, inter / np.maximum(n_small, 1), 0.0)
+    return (jac >= config.doc_threshold) | ((n_small >= MIN_CONTAINMENT_RATIO * n_large)
+                                            & (cont >= config.doc_containment_threshold))
 
 
 def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 50_000) -> np.ndarray:
@@ -157,7 +164,7 @@ def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher)
     if len(passages) < 2:
         return np.empty((0, 2), dtype=np.int64)
     rate = 1 if len(passages) <= CONTAINMENT_SAMPLE_FROM else 4
-    hashes, owner = flatten(segment_sets(corpus, passages, config, hasher, rate), passages.tolist())
+    hashes, owner = flatten(segment_sets(corpus, passages, config, hasher, rate))
     return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
 
 
@@ -172,12 +179,12 @@ def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: TokenHasher) -> dict[int, np.ndarray]:
-    """Shingle sets of the given documents (texts read back from the staged store): character
-    shingles in the same consistent 1-in-DOC_SIGNATURE_SAMPLE sample that was signed (a few
-    hundred per article, whose Jaccard and containment are within a few hundredths of the
-    full sets'), word shingles in full."""
-    out: dict[int, np.ndarray] = {}
+def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: TokenHasher) -> ShingleSets:
+    """Shingle sets of the given sorted documents (texts read back from the staged store):
+    character shingles in the same consistent 1-in-DOC_SIGNATURE_SAMPLE sample that was signed
+    (a few hundred per article, whose Jaccard and containment are within a few hundredths of
+    the full sets'), word shingles in full."""
+    parts = []
     for lo in range(0, len(docs), _CHUNK):
         chunk = docs[lo: lo + _CHUNK].tolist()
         texts = corpus.docs.texts(chunk)
@@ -189,8 +196,8 @@ def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: Toke
             sets, _ = word_shingle_sets([t.split(" ") if t else [] for t in match_texts],
                                         config.doc_shingle_size, config.num_perm, config.seed,
                                         hasher, signatures=False)
-        out.update(zip(chunk, sets))
-    return out
+        parts.append(sets)
+    return ShingleSets.concat(parts, ids=np.asarray(docs, dtype=np.int64))
 
 
 def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> DocumentMatches:
@@ -213,7 +220,7 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
 
     pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed,
                       margin=DOC_LSH_MARGIN, screen=screen)
-    hashes, owner = flatten(corpus.doc_sample, signed.tolist())
+    hashes, owner = flatten(corpus.doc_sample, signed)
     links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
     links = np.unique(np.sort(links, axis=1), axis=0) if len(links) else links
     candidates = np.unique(np.concatenate([pairs, links[screen(links)] if len(links) else links]), axis=0) \
@@ -228,9 +235,7 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
         uf.union(int(order[i]), int(order[i + 1]))
     involved = np.unique(np.concatenate([candidates.ravel(), order[same], order[same + 1]]))
     sets = document_sets(corpus, involved, config, hasher)
-    matches = DocumentMatches(cluster=np.arange(corpus.n_docs, dtype=np.int64), sets=sets)
-    for a, b in candidates.tolist():
-        if doc_match(sets[a], sets[b], config):
+    if len(candidates):
+        for a, b in candidates[doc_matches(sets, candidates, config)].tolist():
             uf.union(a, b)
-    matches.cluster = uf.roots()
-    return matches
+    return DocumentMatches(cluster=uf.roots(), sets=sets)

@@ -18,7 +18,7 @@ import xxhash
 from .normalize import key_and_words
 from .segment import spans
 from .shingles import TokenHasher
-from .sketch import char_shingle_sets, sample, word_shingle_sets
+from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .templates import ExtensionFinder, template_key
 
 # Articles have thousands of character shingles: their signatures are taken over a consistent
@@ -46,7 +46,7 @@ class PreparedBatch:
     extensions: list[tuple[str, str]]  # keys of segments where one extends the other in an article
     # per document
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
-    doc_sample: list[np.ndarray]  # sampled character shingles for the containment index
+    doc_sample: ShingleSets  # sampled character shingles for the containment index
     doc_words: np.ndarray    # int64, words per document
     doc_key: np.ndarray      # uint64, hash of the whole match text (exact duplicate articles)
     doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
@@ -116,11 +116,11 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
-        doc_sigs=doc_sigs, doc_sample=[sample(x, DOC_CONTAINMENT_SAMPLE) for x in doc_sets],
+        doc_sigs=doc_sigs, doc_sample=doc_sets.sample(DOC_CONTAINMENT_SAMPLE),
         doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
         doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),
         doc_signed=doc_sigs.min(axis=1) != np.uint32(0xFFFFFFFF),
-        doc_size=np.array([len(x) for x in doc_sets], dtype=np.int64),
+        doc_size=doc_sets.sizes().astype(np.int64),
         doc_len=np.array([len(t) for t in texts], dtype=np.int64),
     )
 

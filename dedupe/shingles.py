@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
+from . import kernels
+
 _MASK64 = (1 << 64) - 1
 _rng = np.random.RandomState(20240229)
 # Odd multipliers per position, and a salt per short length; fixed forever (ids depend on them).
@@ -69,6 +71,10 @@ def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tup
     shingle_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(counts, out=shingle_offsets[1:])
     out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
+    if kernels.use_for(len(out)):
+        kernels.shingles(np.asarray(token_hashes, dtype=np.uint64), offsets, n, _K, _SHORT_SALT,
+                         shingle_offsets, out)
+        return out, shingle_offsets
 
     with np.errstate(over="ignore"):
         total = len(token_hashes)

@@ -7,7 +7,8 @@ datasketch 2.x (``scheme="affine32"``) turns a 32-bit input hash h into permuted
 with odd :math:`a_k` and :math:`b_k` drawn from ``numpy.random.RandomState(seed)``, and a
 signature keeps :math:`\min_{h \in S} \pi_k(h)` per k. We take the permutations from
 datasketch itself and evaluate the same formula for a whole batch of shingles as one
-(chunk x P) uint32 matrix, reduced per segment with ``np.minimum.reduceat``. Any row can be
+(chunk x P) uint32 matrix, reduced per segment with ``np.minimum.reduceat`` (large batches run
+the same formula as one fused compiled loop, `kernels.minhash`). Any row can be
 wrapped as ``LeanMinHash(seed=seed, hashvalues=row, scheme="affine32")``.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+
+from . import kernels
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -58,6 +61,9 @@ def minhash_batch(hashes32: np.ndarray, offsets: np.ndarray, num_perm: int, seed
     sig = np.full((n_sets, num_perm), EMPTY, dtype=np.uint32)
     total = len(hashes32)
     if total == 0:
+        return sig
+    if kernels.use_for(total):
+        kernels.minhash(np.asarray(hashes32, dtype=np.uint32), offsets, a, b, sig)
         return sig
     owner = np.repeat(np.arange(n_sets, dtype=np.int64), np.diff(offsets))
     mixed = fmix32(np.asarray(hashes32, dtype=np.uint32))

@@ -2,19 +2,105 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import kernels
 from .shingles import TokenHasher, char_tokens, fold32, shingle_hashes
 from .signatures import minhash_batch
 
 _BATCH = 8192
 
 
+@dataclass
+class ShingleSets:
+    """Sorted unique 64-bit shingle hashes of many texts in one flat array (CSR layout): set i
+    is values[offsets[i]:offsets[i+1]]. `ids`, when given, names the sets (sorted ascending),
+    and indexing is by id; otherwise by position. No per-set Python objects, so a million sets
+    cost their hashes plus 8 bytes each."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+    ids: np.ndarray | None = None
+
+    @staticmethod
+    def empty() -> "ShingleSets":
+        return ShingleSets(np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64))
+
+    @staticmethod
+    def concat(parts: Sequence["ShingleSets"], ids: np.ndarray | None = None) -> "ShingleSets":
+        if not parts:
+            return ShingleSets(np.empty(0, np.uint64), np.zeros(1, np.int64), ids)
+        values = np.concatenate([p.values for p in parts])
+        sizes = np.concatenate([np.diff(p.offsets) for p in parts])
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return ShingleSets(values, offsets, ids)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def rows(self, keys) -> np.ndarray:
+        """Positions of the given ids (or positions themselves when the sets have no ids)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        if self.ids is None:
+            return keys
+        pos = np.searchsorted(self.ids, keys)
+        if np.any(pos >= len(self.ids)) or np.any(self.ids[np.minimum(pos, len(self.ids) - 1)] != keys):
+            raise KeyError("set id not present")
+        return pos
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        i = int(key)
+        if self.ids is not None:
+            i = int(np.searchsorted(self.ids, key))
+            if i >= len(self.ids) or self.ids[i] != key:
+                raise KeyError(key)
+        return self.values[self.offsets[i]: self.offsets[i + 1]]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self.values[self.offsets[i]: self.offsets[i + 1]]
+
+    def sizes(self, keys=None) -> np.ndarray:
+        sizes = np.diff(self.offsets)
+        return sizes if keys is None else sizes[self.rows(keys)]
+
+    def sample(self, rate: int) -> "ShingleSets":
+        """The consistent 1-in-`rate` sample of every set (see `sample`)."""
+        if rate == 1:
+            return self
+        keep = sample_mask(self.values, rate)
+        return ShingleSets(self.values[keep], _offsets_after(keep, self.offsets), self.ids)
+
+    def intersections(self, a, b) -> np.ndarray:
+        """|A ∩ B| for each pair of ids (a[i], b[i])."""
+        ra, rb = self.rows(a), self.rows(b)
+        if kernels.use_for(len(ra) * 64):
+            return kernels.intersections(self.values, self.offsets, ra, rb)
+        return np.array([len(np.intersect1d(self.values[self.offsets[i]: self.offsets[i + 1]],
+                                            self.values[self.offsets[j]: self.offsets[j + 1]],
+                                            assume_unique=True))
+                         for i, j in zip(ra.tolist(), rb.tolist())], dtype=np.int64)
+
+    def jaccard(self, a, b) -> np.ndarray:
+        """Exact Jaccard similarity of each pair of ids (1.0 for two empty sets)."""
+        inter = self.intersections(a, b)
+        union = self.sizes(a) + self.sizes(b) - inter
+        return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+    def containment(self, a, b) -> np.ndarray:
+        """Exact containment |A ∩ B| / |A| of each pair of ids (0.0 when A is empty)."""
+        inter = self.intersections(a, b)
+        size = self.sizes(a)
+        return np.where(size > 0, inter / np.maximum(size, 1), 0.0)
+
+
 def word_shingle_sets(word_lists: Sequence[list[str]], n: int, num_perm: int, seed: int,
                       hasher: TokenHasher, signatures: bool = True, sets: bool | None = None
-                      ) -> tuple[list[np.ndarray], np.ndarray | None]:
+                      ) -> tuple[ShingleSets, np.ndarray | None]:
     """(sets, signatures) of many word sequences' n-gram shingles: the exact sets as sorted
     unique 64-bit hashes (by default only when `signatures` is False), and the MinHash
     signatures (None when `signatures` is False)."""
@@ -27,7 +113,7 @@ def word_shingle_sets(word_lists: Sequence[list[str]], n: int, num_perm: int, se
 
 
 def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
-                      sets: bool | None = None, rate: int = 1) -> tuple[list[np.ndarray], np.ndarray | None]:
+                      sets: bool | None = None, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
     """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts, optionally
     of the consistent 1-in-`rate` sample of them (see `sample`)."""
     return _sketch(texts, char_tokens, n, num_perm, seed, signatures,
@@ -35,8 +121,8 @@ def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, si
 
 
 def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: int,
-            signatures: bool, want_sets: bool, rate: int = 1) -> tuple[list[np.ndarray], np.ndarray | None]:
-    sets: list[np.ndarray] = []
+            signatures: bool, want_sets: bool, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
+    parts: list[ShingleSets] = []
     sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
     for lo in range(0, len(items), _BATCH):
         batch = items[lo: lo + _BATCH]
@@ -44,22 +130,32 @@ def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: in
         hashes, sh_offsets = shingle_hashes(token_hashes, offsets, n)
         if rate > 1:
             keep = sample_mask(hashes, rate)
-            owner = np.repeat(np.arange(len(batch), dtype=np.int64), np.diff(sh_offsets))
-            hashes = hashes[keep]
-            sh_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(owner[keep], minlength=len(batch)), out=sh_offsets[1:])
+            hashes, sh_offsets = hashes[keep], _offsets_after(keep, sh_offsets)
         if sigs is not None:
             # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
             sigs[lo: lo + len(batch)] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
         if want_sets:
-            sets.extend(unique_per_set(hashes, sh_offsets))
-    return sets, sigs
+            parts.append(ShingleSets(*unique_per_set(hashes, sh_offsets)))
+    return (ShingleSets.concat(parts) if want_sets else ShingleSets.empty()), sigs
 
 
-def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
-    """Sorted unique values of each hashes[offsets[i]:offsets[i+1]]. (Sets are small: a loop of
-    np.unique beats one global two-key sort here.)"""
-    return [np.unique(hashes[offsets[i]: offsets[i + 1]]) for i in range(len(offsets) - 1)]
+def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, offsets) with each hashes[offsets[i]:offsets[i+1]] sorted and deduplicated."""
+    if kernels.use_for(len(hashes)):
+        return kernels.unique_rows(hashes, offsets)
+    owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((hashes, owner))
+    values, owner = hashes[order], owner[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
+    return values[keep], _offsets_after(keep, offsets)
+
+
+def _offsets_after(keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Offsets of the same sets after dropping the entries where `keep` is False."""
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return kept_before[offsets]
 
 
 def sample_mask(hashes: np.ndarray, rate: int) -> np.ndarray:

@@ -25,7 +25,8 @@ def template_key(text: str) -> int:
     out: list[str] = []
     literal = 0
     for i, token in enumerate(words(text)):
-        variable = any(ch.isdigit() for ch in token) or (i > 0 and token[:1].isupper())
+        # isalpha() first: most words have no digit, and it is one C call
+        variable = (i > 0 and token[0].isupper()) or (not token.isalpha() and any(map(str.isdigit, token)))
         if variable:
             if not out or out[-1] != "#":
                 out.append("#")

@@ -1,0 +1,134 @@
+"""Compiled inner loops (numba) for large batches; the numpy code paths stay the reference.
+
+Each kernel computes exactly what the numpy function named in its docstring computes (tests
+compare them bit for bit), fused into one pass without (n x num_perm) temporaries. numba is
+imported only when a batch is large enough to pay for it (`available`), so a run on a handful
+of files never loads the compiler; compiled code is cached next to this module.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+# Below this many shingles in a batch the numpy path is used (no compiler load for small runs).
+MIN_SHINGLES = 200_000
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether the compiled kernels can be used (numba installed, not disabled by
+    DEDUPE_NO_NUMBA=1)."""
+    if os.environ.get("DEDUPE_NO_NUMBA") == "1":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def use_for(n_items: int) -> bool:
+    return n_items >= MIN_SHINGLES and available()
+
+
+@lru_cache(maxsize=1)
+def _kernels():
+    import numba as nb
+
+    jit = nb.njit(cache=True, nogil=True)
+
+    @jit
+    def minhash(h32, offsets, a, b, out):
+        """`signatures.minhash_batch`: out[s, k] = min over set s of a_k * fmix32(h) + b_k."""
+        num_perm = a.shape[0]
+        for s in range(offsets.shape[0] - 1):
+            row = out[s]
+            for i in range(offsets[s], offsets[s + 1]):
+                x = np.uint32(h32[i])
+                x ^= x >> np.uint32(16)
+                x = np.uint32(x * np.uint32(0x85EBCA6B))
+                x ^= x >> np.uint32(13)
+                x = np.uint32(x * np.uint32(0xC2B2AE35))
+                x ^= x >> np.uint32(16)
+                for k in range(num_perm):
+                    row[k] = min(row[k], np.uint32(a[k] * x + b[k]))
+
+    @jit
+    def shingles(tokens, offsets, n, mult, salt, out_offsets, out):
+        """`shingles.shingle_hashes`: position-weighted sums of n consecutive token hashes;
+        a sequence shorter than n is one shingle salted with its length."""
+        for s in range(offsets.shape[0] - 1):
+            lo, hi = offsets[s], offsets[s + 1]
+            length = hi - lo
+            o = out_offsets[s]
+            if length >= n:
+                for i in range(lo, hi - n + 1):
+                    acc = np.uint64(0)
+                    for k in range(n):
+                        acc += tokens[i + k] * mult[k]
+                    out[o] = acc
+                    o += 1
+            elif length > 0:
+                acc = salt[length]
+                for k in range(length):
+                    acc += tokens[lo + k] * mult[k]
+                out[o] = acc
+
+    @jit
+    def unique_rows(values, offsets, out, out_offsets):
+        """`sketch.unique_per_set`: each row sorted and deduplicated, rows kept in place."""
+        o = 0
+        for s in range(offsets.shape[0] - 1):
+            out_offsets[s] = o
+            row = np.sort(values[offsets[s]: offsets[s + 1]])
+            for i in range(row.shape[0]):
+                if i == 0 or row[i] != row[i - 1]:
+                    out[o] = row[i]
+                    o += 1
+        out_offsets[offsets.shape[0] - 1] = o
+        return o
+
+    @jit
+    def intersections(values, offsets, rows_a, rows_b, out):
+        """|A ∩ B| of sorted unique rows, by merging, for each pair (rows_a[i], rows_b[i])."""
+        for p in range(rows_a.shape[0]):
+            i, i_end = offsets[rows_a[p]], offsets[rows_a[p] + 1]
+            j, j_end = offsets[rows_b[p]], offsets[rows_b[p] + 1]
+            c = 0
+            while i < i_end and j < j_end:
+                x, y = values[i], values[j]
+                if x == y:
+                    c += 1
+                    i += 1
+                    j += 1
+                elif x < y:
+                    i += 1
+                else:
+                    j += 1
+            out[p] = c
+
+    return minhash, shingles, unique_rows, intersections
+
+
+def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    _kernels()[0](h32, offsets, a, b, out)
+
+
+def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
+    _kernels()[1](tokens, offsets, n, mult, salt, out_offsets, out)
+
+
+def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = np.empty_like(values)
+    out_offsets = np.empty_like(offsets)
+    used = _kernels()[2](values, offsets, out, out_offsets)
+    return out[:used].copy(), out_offsets
+
+
+def intersections(values: np.ndarray, offsets: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    out = np.empty(len(rows_a), dtype=np.int64)
+    _kernels()[3](values, offsets, rows_a, rows_b, out)
+    return out

@@ -1,0 +1,81 @@
+"""The compiled kernels compute exactly what the numpy reference paths compute."""
+
+import numpy as np
+import pytest
+
+from dedupe import kernels
+from dedupe.shingles import char_tokens, shingle_hashes
+from dedupe.signatures import minhash_batch
+from dedupe.sketch import ShingleSets, unique_per_set
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Route every batch, however small, through the kernels (`use` False: numpy)."""
+    def route(use: bool):
+        monkeypatch.setattr(kernels, "MIN_SHINGLES", 0 if use else 1 << 62)
+    return route
+
+
+def _random_sets(rng, n_sets=300, max_len=40, vocab=5000):
+    sizes = rng.integers(0, max_len, n_sets)
+    sizes[:3] = [0, 1, 2]  # empty and tiny sets
+    offsets = np.zeros(n_sets + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    values = rng.integers(0, vocab, int(offsets[-1])).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return values, offsets
+
+
+def test_minhash_matches_numpy(compiled):
+    rng = np.random.default_rng(5)
+    values, offsets = _random_sets(rng)
+    h32 = (values >> np.uint64(32)).astype(np.uint32)
+    compiled(False)
+    expected = minhash_batch(h32, offsets, 128, 7)
+    compiled(True)
+    assert np.array_equal(minhash_batch(h32, offsets, 128, 7), expected)
+    assert (expected[0] == 0xFFFFFFFF).all()
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_word_and_char_shingles_match_numpy(compiled, n):
+    rng = np.random.default_rng(n)
+    tokens, offsets = _random_sets(rng, max_len=12)  # many sequences shorter than n
+    compiled(False)
+    expected = shingle_hashes(tokens, offsets, n)
+    compiled(True)
+    got = shingle_hashes(tokens, offsets, n)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+    texts = ["", "ab", "Ünïcode text, with accents", "plain ascii paragraph of news text"]
+    compiled(False)
+    expected = shingle_hashes(*char_tokens(texts), n)
+    compiled(True)
+    got = shingle_hashes(*char_tokens(texts), n)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+def test_unique_rows_and_intersections_match_numpy(compiled):
+    rng = np.random.default_rng(11)
+    values, offsets = _random_sets(rng, vocab=60)  # many repeats inside a set
+    compiled(False)
+    ref_values, ref_offsets = unique_per_set(values, offsets)
+    for i in range(len(offsets) - 1):
+        assert np.array_equal(ref_values[ref_offsets[i]: ref_offsets[i + 1]],
+                              np.unique(values[offsets[i]: offsets[i + 1]]))
+    compiled(True)
+    got_values, got_offsets = unique_per_set(values, offsets)
+    assert np.array_equal(got_values, ref_values) and np.array_equal(got_offsets, ref_offsets)
+
+    sets = ShingleSets(ref_values, ref_offsets, ids=np.arange(len(ref_offsets) - 1) * 3)
+    a = rng.integers(0, len(sets), 500) * 3
+    b = rng.integers(0, len(sets), 500) * 3
+    compiled(False)
+    expected = sets.intersections(a, b)
+    compiled(True)
+    assert np.array_equal(sets.intersections(a, b), expected)
+    assert expected.sum() > 0
+    i, j = int(a[0]), int(b[0])
+    assert expected[0] == len(np.intersect1d(sets[i], sets[j]))
