@@ -18,8 +18,9 @@ plus the sampled PSS of its whole process tree, which includes the pipeline's wo
     pipeline   dedupe.run(jsonl_dir, out_dir, dedupe.Config()) end to end (read, normalise,
                segment, sign, LSH, verify, cluster, write Parquet)
     normalize  dedupe.normalize.normalize + words for every paragraph (input of `signatures`)
-    signatures dedupe.matching.shingle_sets(word_lists, 5, Config(), TokenHasher()) alone, or
-               dedupe.sketch.word_shingle_sets(...) after the refactor ('n/a' if neither exists)
+    signatures dedupe.sketch.word_shingle_sets (word hashing, 5-gram shingles, MinHash) alone on
+               the words of every paragraph, in one process (includes loading the compiled
+               kernels, about 1 s)
     floor      lower-case + re.findall(r"\\w+") over every paragraph (tokenise-only floor)
 
 The corpus (see `build_corpus`) is written as JSONL shards under bench/out/throughput/ (git-
@@ -557,30 +558,11 @@ def stage_pipeline(corpus_dir: Path, out_dir: Path, profile: Path | None = None,
 
 
 def _signature_api():
-    """The library's batched shingle + MinHash function, as (name, fn(word_lists, config, hasher)).
+    """The library's batched shingle + MinHash function, as (name, fn(word_lists, config))."""
+    from dedupe.sketch import word_shingle_sets
 
-    The internals are being refactored, so try the known spellings in turn; None if none fits.
-    """
-    import dedupe
-    from dedupe.shingles import TokenHasher
-
-    errors = []
-    try:
-        from dedupe.matching import shingle_sets  # the API this benchmark was written for
-
-        return ("dedupe.matching.shingle_sets(word_lists, 5, Config(), TokenHasher())",
-                lambda wl, cfg, h: shingle_sets(wl, 5, cfg, h), TokenHasher, errors)
-    except ImportError as err:
-        errors.append(f"{type(err).__name__}: {err}")
-    try:
-        from dedupe.sketch import word_shingle_sets  # after the refactor (sketch.py)
-
-        return ("dedupe.sketch.word_shingle_sets(word_lists, 5, num_perm, seed, TokenHasher())",
-                lambda wl, cfg, h: word_shingle_sets(wl, 5, cfg.num_perm, cfg.seed, h),
-                TokenHasher, errors)
-    except ImportError as err:
-        errors.append(f"{type(err).__name__}: {err}")
-    return None, None, None, errors
+    return ("dedupe.sketch.word_shingle_sets([' '.join(words) ...], 5, num_perm, seed)",
+            lambda wl, cfg: word_shingle_sets([" ".join(w) for w in wl], 5, cfg.num_perm, cfg.seed))
 
 
 def stage_signatures(paragraphs: list[str]) -> dict:
@@ -592,22 +574,12 @@ def stage_signatures(paragraphs: list[str]) -> dict:
     word_lists = [words(normalize(p)) for p in paragraphs]
     t1 = time.perf_counter()
     res = {"normalize_seconds": t1 - t0}
-    try:
-        api, fn, hasher_cls, errors = _signature_api()
-    except (ImportError, AttributeError) as err:
-        api, errors = None, [f"{type(err).__name__}: {err}"]
-    if api is None:
-        return {**res, "seconds": None, "error": "API changed: " + "; ".join(errors)}
-    config, hasher = dedupe.Config(), hasher_cls()
+    api, fn = _signature_api()
+    config = dedupe.Config()
     t2 = time.perf_counter()
-    try:
-        out = fn(word_lists, config, hasher)
-    except (TypeError, AttributeError) as err:
-        return {**res, "seconds": None, "api": api, "error": f"API changed: {type(err).__name__}: {err}"}
+    _, sigs = fn(word_lists, config)
     t3 = time.perf_counter()
-    sigs = out[1] if isinstance(out, tuple) and len(out) > 1 else None
-    res.update(seconds=t3 - t2, api=api, api_fallbacks=errors,
-               signature_shape=list(getattr(sigs, "shape", ())) or None)
+    res.update(seconds=t3 - t2, api=api, signature_shape=list(sigs.shape))
     return res
 
 

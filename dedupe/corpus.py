@@ -17,7 +17,6 @@ import numpy as np
 
 from .prepare import key_hash, prepare_all
 from .sketch import ShingleSets, word_shingle_sets
-from .shingles import TokenHasher
 from .store import DocumentStore, SignatureFile, TextStore
 
 
@@ -120,12 +119,10 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
             extra.append(k)
         known_uids.append(uid_of[h])
     if extra:
-        extra_words = [k.split(" ") for k in extra]
-        _, extra_sigs = word_shingle_sets(extra_words, settings["shingle_size"], num_perm,
-                                          settings["seed"], TokenHasher())
+        _, extra_sigs = word_shingle_sets(extra, settings["shingle_size"], num_perm, settings["seed"])
         keys.append(extra)
         sigs.append(extra_sigs)
-        key_words.append(np.array([len(w) for w in extra_words], dtype=np.int32))
+        key_words.append(np.array([len(k.split(" ")) for k in extra], dtype=np.int32))
         key_template.append(np.zeros(len(extra), dtype=np.uint64))
     keys.close()
     sigs.close()

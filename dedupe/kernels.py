@@ -110,7 +110,37 @@ def _kernels():
                     j += 1
             out[p] = c
 
-    return minhash, shingles, unique_rows, intersections
+    @jit
+    def hash_words(buf, counts, out):
+        """`shingles.hash_words`: FNV-1a + fmix64 of each space-separated word of each
+        newline-separated text; counts[t] = words of text t. Returns the number of words."""
+        w = 0
+        t = 0
+        inside = False
+        h = np.uint64(0)
+        for i in range(buf.shape[0] + 1):
+            c = buf[i] if i < buf.shape[0] else np.uint8(0x0A)
+            if c == 0x20 or c == 0x0A:
+                if inside:
+                    h ^= h >> np.uint64(33)
+                    h *= np.uint64(0xFF51AFD7ED558CCD)
+                    h ^= h >> np.uint64(33)
+                    h *= np.uint64(0xC4CEB9FE1A85EC53)
+                    h ^= h >> np.uint64(33)
+                    out[w] = h
+                    w += 1
+                    counts[t] += 1
+                    inside = False
+                if c == 0x0A:
+                    t += 1
+            else:
+                if not inside:
+                    h = np.uint64(0xCBF29CE484222325)
+                    inside = True
+                h = (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
+        return w
+
+    return minhash, shingles, unique_rows, intersections, hash_words
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -119,6 +149,10 @@ def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, 
 
 def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
     _kernels()[1](tokens, offsets, n, mult, salt, out_offsets, out)
+
+
+def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
+    return _kernels()[4](buf, counts, out)
 
 
 def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,6 @@ from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment
 from .config import Config
 from .corpus import Corpus
 from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
-from .shingles import TokenHasher
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .unionfind import UnionFind
 
@@ -79,23 +78,20 @@ class DocumentMatches:
         return max(jaccard(x, y), containment(x, y))
 
 
-def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config, hasher: TokenHasher,
-                 rate: int = 1) -> ShingleSets:
+def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config, rate: int = 1) -> ShingleSets:
     """Exact (or 1-in-`rate` sampled) word shingle sets of the given sorted uids, read and
     shingled in bounded chunks."""
     parts = []
     for lo in range(0, len(uids), _CHUNK):
         chunk = uids[lo: lo + _CHUNK]
         keys = corpus.keys.get(chunk)
-        words_ = [k.split(" ") if w else [] for k, w in zip(keys, corpus.key_words[chunk].tolist())]
-        sets, _ = word_shingle_sets(words_, config.shingle_size, config.num_perm, config.seed,
-                                    hasher, signatures=False)
+        keys = [k if w else "" for k, w in zip(keys, corpus.key_words[chunk].tolist())]
+        sets, _ = word_shingle_sets(keys, config.shingle_size, config.num_perm, config.seed, signatures=False)
         parts.append(sets.sample(rate))
     return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
 
 
-def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> SegmentMatches:
-    hasher = hasher or TokenHasher()
+def match_segments(corpus: Corpus, config: Config) -> SegmentMatches:
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
     # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
@@ -105,10 +101,10 @@ def match_segments(corpus: Corpus, config: Config, hasher: TokenHasher | None = 
         def screen(p: np.ndarray) -> np.ndarray:
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
     pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
-    links = _containment_candidates(corpus, config, hasher)
+    links = _containment_candidates(corpus, config)
 
     involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
-    sets = segment_sets(corpus, involved, config, hasher)
+    sets = segment_sets(corpus, involved, config)
     groups = UnionFind(n_uids)
     if len(pairs):
         for u, v in pairs[sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold].tolist():
@@ -159,12 +155,12 @@ def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 50
     return out
 
 
-def _containment_candidates(corpus: Corpus, config: Config, hasher: TokenHasher) -> np.ndarray:
+def _containment_candidates(corpus: Corpus, config: Config) -> np.ndarray:
     passages = np.flatnonzero(corpus.key_words[: corpus.n_texts] >= config.min_containment_words)
     if len(passages) < 2:
         return np.empty((0, 2), dtype=np.int64)
     rate = 1 if len(passages) <= CONTAINMENT_SAMPLE_FROM else 4
-    hashes, owner = flatten(segment_sets(corpus, passages, config, hasher, rate))
+    hashes, owner = flatten(segment_sets(corpus, passages, config, rate))
     return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
 
 
@@ -179,7 +175,7 @@ def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: TokenHasher) -> ShingleSets:
+def document_sets(corpus: Corpus, docs: np.ndarray, config: Config) -> ShingleSets:
     """Shingle sets of the given sorted documents (texts read back from the staged store):
     character shingles in the same consistent 1-in-DOC_SIGNATURE_SAMPLE sample that was signed
     (a few hundred per article, whose Jaccard and containment are within a few hundredths of
@@ -193,17 +189,15 @@ def document_sets(corpus: Corpus, docs: np.ndarray, config: Config, hasher: Toke
             sets, _ = char_shingle_sets(match_texts, config.doc_shingle_size, config.num_perm,
                                         config.seed, signatures=False, rate=DOC_SIGNATURE_SAMPLE)
         else:
-            sets, _ = word_shingle_sets([t.split(" ") if t else [] for t in match_texts],
-                                        config.doc_shingle_size, config.num_perm, config.seed,
-                                        hasher, signatures=False)
+            sets, _ = word_shingle_sets(match_texts, config.doc_shingle_size, config.num_perm,
+                                        config.seed, signatures=False)
         parts.append(sets)
     return ShingleSets.concat(parts, ids=np.asarray(docs, dtype=np.int64))
 
 
-def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None = None) -> DocumentMatches:
+def match_documents(corpus: Corpus, config: Config) -> DocumentMatches:
     """Cluster whole articles: Jaccard >= doc_threshold, or the shorter one's shingles
     contained in the longer one >= doc_containment_threshold (cut syndicated copies)."""
-    hasher = hasher or TokenHasher()
     signed = np.flatnonzero(corpus.doc_signed)
 
     def screen(pairs: np.ndarray) -> np.ndarray:
@@ -234,7 +228,7 @@ def match_documents(corpus: Corpus, config: Config, hasher: TokenHasher | None =
     for i in same.tolist():
         uf.union(int(order[i]), int(order[i + 1]))
     involved = np.unique(np.concatenate([candidates.ravel(), order[same], order[same + 1]]))
-    sets = document_sets(corpus, involved, config, hasher)
+    sets = document_sets(corpus, involved, config)
     if len(candidates):
         for a, b in candidates[doc_matches(sets, candidates, config)].tolist():
             uf.union(a, b)

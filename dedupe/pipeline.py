@@ -29,7 +29,6 @@ from .model import Document, Skip
 from .policy import decide
 from .readers import InputError, discover, read_inputs
 from .report import Report
-from .shingles import TokenHasher
 from .store import DocumentStore, DocumentWriter
 from .writers import OUTPUT_FILES, publish, staging_dir, write_outputs
 REPORT_FILES = ("report.json", "report.md")
@@ -73,9 +72,8 @@ def clean(stage: str | Path, config: Config) -> Report:
     settings = config.to_dict()
     with _executor(config, docs.count) as executor:
         corpus = build_corpus(stage, docs, known_keys(config), settings, executor)
-    hasher = TokenHasher()
-    doc_matches = match_documents(corpus, config, hasher)
-    seg_matches = match_segments(corpus, config, hasher)
+    doc_matches = match_documents(corpus, config)
+    seg_matches = match_segments(corpus, config)
     doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
     decisions = decide(corpus, seg_matches, doc_matches, config, doc_ids)
     write_outputs(stage, corpus, decisions, doc_ids, config.segmentation)

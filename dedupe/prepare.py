@@ -17,7 +17,6 @@ import xxhash
 
 from .normalize import key_and_words
 from .segment import spans
-from .shingles import TokenHasher
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .templates import ExtensionFinder, template_key
 
@@ -25,8 +24,6 @@ from .templates import ExtensionFinder, template_key
 # 1-in-8 sample (a few hundred per article), and 1 in 32 feed the containment index.
 DOC_SIGNATURE_SAMPLE = 8
 DOC_CONTAINMENT_SAMPLE = 32
-
-_HASHER = TokenHasher(max_cache=500_000)  # one per process
 
 
 @dataclass
@@ -100,14 +97,13 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
             seg_key.append(h)
         doc_texts.append(" ".join(doc_words))
     keys = list(first)
-    _, key_sigs = word_shingle_sets([k.split(" ") if w else [] for k, w in zip(keys, key_words)],
-                                    settings["shingle_size"], num_perm, seed, _HASHER)
+    _, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
+                                    settings["shingle_size"], num_perm, seed)
     if settings["doc_shingles"] == "char":
         doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed,
                                                sets=True, rate=DOC_SIGNATURE_SAMPLE)
     else:
-        doc_sets, doc_sigs = word_shingle_sets([t.split(" ") if t else [] for t in doc_texts],
-                                               settings["doc_shingle_size"], num_perm, seed, _HASHER,
+        doc_sets, doc_sigs = word_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed,
                                                sets=True)
     return PreparedBatch(
         seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),

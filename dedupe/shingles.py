@@ -1,6 +1,6 @@
 r"""Word n-gram shingles as 64-bit hashes, computed in numpy without building n-gram strings.
 
-Each distinct word is hashed once (xxh3-64). The hash of the n-gram starting at word i is a
+Each word is hashed (`word_hash`: FNV-1a + fmix64) straight from the UTF-8 bytes of the batch. The hash of the n-gram starting at word i is a
 position-weighted sum modulo 2^64,
 
 .. math::  H_i = \sum_{k=0}^{n-1} K_k \cdot t_{i+k} \bmod 2^{64},
@@ -15,8 +15,9 @@ given as a string, which makes our signatures reproducible with plain datasketch
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
-import xxhash
 
 from . import kernels
 
@@ -28,26 +29,67 @@ _SHORT_SALT = _rng.randint(0, 1 << 62, size=64, dtype=np.uint64)
 MAX_SHINGLE_SIZE = 32
 
 
-class _HashCache(dict):
-    """word -> xxh3-64 of its UTF-8 bytes, computed on first lookup."""
-
-    def __missing__(self, word: str) -> int:
-        h = self[word] = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
-        return h
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
 
 
-class TokenHasher:
-    """Hashes words to uint64 with xxh3-64, caching the vocabulary (news text is Zipfian), with
-    the lookup loop in C (`map` over the cache's `__getitem__`)."""
+def word_hash(word: str) -> int:
+    """64-bit hash of one word: FNV-1a over its UTF-8 bytes, then MurmurHash3's fmix64
+    finalizer (FNV alone mixes its high bits poorly). `hash_words` computes the same for
+    every word of a batch at once."""
+    h = _FNV_OFFSET
+    for byte in word.encode("utf-8"):
+        h = ((h ^ byte) * _FNV_PRIME) & _MASK64
+    return _fmix64(h)
 
-    def __init__(self, max_cache: int = 2_000_000) -> None:
-        self._cache = _HashCache()
-        self._max_cache = max_cache
 
-    def hash_words(self, words: list[str]) -> np.ndarray:
-        if len(self._cache) > self._max_cache:
-            self._cache.clear()  # bounded memory; only costs re-hashing
-        return np.fromiter(map(self._cache.__getitem__, words), dtype=np.uint64, count=len(words))
+def _fmix64(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK64
+    return h ^ (h >> 33)
+
+
+def hash_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(word hashes, offsets) of texts whose words are separated by single spaces (match keys):
+    the words of text i hash to hashes[offsets[i]:offsets[i+1]] (`word_hash` of each).
+
+    The texts are joined into one UTF-8 buffer and split and hashed there, in numpy or in one
+    compiled loop for large batches: no per-word Python objects.
+    """
+    buf = np.frombuffer("\n".join(texts).encode("utf-8"), dtype=np.uint8)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    if kernels.use_for(len(buf) // 6):
+        counts = np.zeros(len(texts), dtype=np.int64)
+        out = np.empty(len(buf) // 2 + 1, dtype=np.uint64)
+        used = kernels.hash_words(buf, counts, out)
+        np.cumsum(counts, out=offsets[1:])
+        return out[:used].copy(), offsets
+    sep = (buf == 0x20) | (buf == 0x0A)
+    inside = ~sep
+    starts = np.flatnonzero(inside & np.r_[True, sep[:-1]])
+    ends = np.flatnonzero(inside & np.r_[sep[1:], True]) + 1
+    lengths = ends - starts
+    h = np.full(len(starts), _FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(int(lengths.max()) if len(lengths) else 0):
+            active = np.flatnonzero(lengths > j)
+            h[active] = (h[active] ^ buf[starts[active] + j]) * np.uint64(_FNV_PRIME)
+        h = fmix64(h)
+    text_of = np.cumsum(buf == 0x0A)[starts] if len(starts) else starts
+    np.cumsum(np.bincount(text_of, minlength=len(texts)), out=offsets[1:])
+    return h, offsets
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, element-wise (wrapping uint64 arithmetic)."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(33))
+        h = h * np.uint64(0xFF51AFD7ED558CCD)
+        h = h ^ (h >> np.uint64(33))
+        h = h * np.uint64(0xC4CEB9FE1A85EC53)
+        return h ^ (h >> np.uint64(33))
 
 
 def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +180,7 @@ def shingle_hash(shingle: bytes | str, n: int) -> int:
     words = shingle.split(" ")
     acc = 0 if len(words) >= n else int(_SHORT_SALT[len(words)])
     for k, word in enumerate(words):
-        acc = (acc + int(_K[k]) * xxhash.xxh3_64_intdigest(word.encode("utf-8"))) & _MASK64
+        acc = (acc + int(_K[k]) * word_hash(word)) & _MASK64
     return ((acc >> 32) ^ acc) & 0xFFFFFFFF
 
 

@@ -8,7 +8,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import kernels
-from .shingles import TokenHasher, char_tokens, fold32, shingle_hashes
+from .shingles import char_tokens, fold32, hash_words, shingle_hashes
 from .signatures import minhash_batch
 
 _BATCH = 8192
@@ -98,18 +98,13 @@ class ShingleSets:
         return np.where(size > 0, inter / np.maximum(size, 1), 0.0)
 
 
-def word_shingle_sets(word_lists: Sequence[list[str]], n: int, num_perm: int, seed: int,
-                      hasher: TokenHasher, signatures: bool = True, sets: bool | None = None
-                      ) -> tuple[ShingleSets, np.ndarray | None]:
-    """(sets, signatures) of many word sequences' n-gram shingles: the exact sets as sorted
-    unique 64-bit hashes (by default only when `signatures` is False), and the MinHash
-    signatures (None when `signatures` is False)."""
-    def tokens(batch: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-        np.cumsum([len(w) for w in batch], out=offsets[1:])
-        return hasher.hash_words([w for words_ in batch for w in words_]), offsets
-
-    return _sketch(word_lists, tokens, n, num_perm, seed, signatures, not signatures if sets is None else sets)
+def word_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
+                      sets: bool | None = None) -> tuple[ShingleSets, np.ndarray | None]:
+    """(sets, signatures) of the word n-gram shingles of many texts whose words are separated
+    by single spaces (match keys): the exact sets as sorted unique 64-bit hashes (by default
+    only when `signatures` is False), and the MinHash signatures (None when `signatures` is
+    False)."""
+    return _sketch(texts, hash_words, n, num_perm, seed, signatures, not signatures if sets is None else sets)
 
 
 def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,

@@ -79,3 +79,17 @@ def test_unique_rows_and_intersections_match_numpy(compiled):
     assert expected.sum() > 0
     i, j = int(a[0]), int(b[0])
     assert expected[0] == len(np.intersect1d(sets[i], sets[j]))
+
+
+def test_hash_words_numpy_kernel_and_scalar_agree(compiled):
+    from dedupe.shingles import hash_words, word_hash
+
+    texts = ["", "the quick brown fox", "ünïcode wörds and 2024", "a", "", "x y", "émoji 😀 word"]
+    compiled(False)
+    ref, ref_offsets = hash_words(texts)
+    assert ref_offsets.tolist() == [0, 0, 4, 8, 9, 9, 11, 14]
+    assert ref.tolist() == [word_hash(w) for t in texts for w in t.split(" ") if w]
+    compiled(True)
+    got, got_offsets = hash_words(texts)
+    assert np.array_equal(got, ref) and np.array_equal(got_offsets, ref_offsets)
+    assert hash_words([])[0].size == 0 and hash_words([])[1].tolist() == [0]

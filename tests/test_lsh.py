@@ -7,7 +7,6 @@ import pytest
 
 from dedupe.candidates import band_pairs, datasketch_pairs, lsh_pairs, lsh_params, overlap_pairs
 from dedupe.normalize import normalize, words
-from dedupe.shingles import TokenHasher
 from dedupe.sketch import word_shingle_sets
 from tests.conftest import RAW, SHARED
 
@@ -36,7 +35,7 @@ def _paragraphs() -> list[str]:
 @pytest.fixture(scope="module")
 def signatures():
     word_lists = list(dict.fromkeys(tuple(words(normalize(p))) for p in _paragraphs()))
-    _, sigs = word_shingle_sets([list(w) for w in word_lists], 5, 128, 1, TokenHasher())
+    _, sigs = word_shingle_sets([" ".join(w) for w in word_lists], 5, 128, 1)
     return sigs
 
 

@@ -12,7 +12,6 @@ from dedupe.config import Config
 from dedupe.corpus import build
 from dedupe.matching import match_documents, match_segments
 from dedupe.model import Document
-from dedupe.shingles import TokenHasher
 from dedupe.sketch import word_shingle_sets
 from dedupe.store import DocumentStore, DocumentWriter
 from tests.conftest import write_articles
@@ -36,7 +35,7 @@ def _variant(words: list[str], changes: int) -> str:
 
 
 def _exact_jaccard(a: str, b: str, n: int = 5) -> float:
-    sets, _ = word_shingle_sets([a.lower().split(), b.lower().split()], n, 128, 1, TokenHasher(), signatures=False)
+    sets, _ = word_shingle_sets([" ".join(a.lower().split()), " ".join(b.lower().split())], n, 128, 1, signatures=False)
     return jaccard(sets[0], sets[1])
 
 
@@ -98,7 +97,7 @@ def test_short_segments_neither_vanish_nor_collide(tmp_path):
     corpus = _corpus(tmp_path, _docs("Load video\nLoad more\nLearn more\nLoad video\nMore", "Learn more"))
     m = match_segments(corpus, Config())
     uid = _uids(corpus)
-    sets, _ = word_shingle_sets([k.split(" ") for k in uid], 5, 128, 1, TokenHasher(), signatures=False)
+    sets, _ = word_shingle_sets(list(uid), 5, 128, 1, signatures=False)
     assert all(len(s) == 1 for s in sets)
     groups = {k: m.group[u] for k, u in uid.items()}
     assert len({groups["load video"], groups["load more"], groups["learn more"], groups["more"]}) == 4

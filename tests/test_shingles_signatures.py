@@ -11,7 +11,7 @@ from datasketch import LeanMinHash, MinHash
 
 from dedupe import signatures
 from dedupe.normalize import normalize, words
-from dedupe.shingles import TokenHasher, fold32, shingle_hash, shingle_hashes, shingle_strings
+from dedupe.shingles import fold32, hash_words, shingle_hash, shingle_hashes, shingle_strings, word_hash
 from dedupe.signatures import EMPTY, lean_minhash, minhash_batch
 
 TEXTS = [
@@ -30,11 +30,7 @@ WORD_LISTS = [words(normalize(t)) for t in TEXTS]
 
 
 def batch(word_lists: list[list[str]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    hasher = TokenHasher()
-    flat = [w for ws in word_lists for w in ws]
-    offsets = np.zeros(len(word_lists) + 1, dtype=np.int64)
-    np.cumsum([len(ws) for ws in word_lists], out=offsets[1:])
-    return shingle_hashes(hasher.hash_words(flat), offsets, n)
+    return shingle_hashes(*hash_words([" ".join(ws) for ws in word_lists]), n)
 
 
 def per_sequence(hashes: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
@@ -187,7 +183,6 @@ def test_permutations_are_datasketchs_own():
 def test_consistent_samples_keep_about_one_in_rate(kind):
     # Regression: character 5-gram hashes are all odd, so a low-bit sample kept nothing.
     from dedupe.prepare import doc_match_text
-    from dedupe.shingles import TokenHasher
     from dedupe.sketch import char_shingle_sets, sample, word_shingle_sets
     from tests.conftest import RAW
 
@@ -195,7 +190,7 @@ def test_consistent_samples_keep_about_one_in_rate(kind):
     if kind == "char":
         (full,), _ = char_shingle_sets([text], 5, 128, 1, signatures=False)
     else:
-        (full,), _ = word_shingle_sets([text.split(" ")], 5, 128, 1, TokenHasher(), signatures=False)
+        (full,), _ = word_shingle_sets([text], 5, 128, 1, signatures=False)
     for rate in (4, 8, 32):
         share = len(sample(full, rate)) / len(full)
         assert 0.6 / rate < share < 1.5 / rate, (rate, share)
