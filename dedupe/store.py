@@ -2,8 +2,9 @@
 
 - `DocumentStore`: the staged articles (Parquet, fixed-size row groups): streamed in order for
   the passes over the corpus, or read by index.
-- `TextStore`: the distinct match keys in uid order (Arrow IPC, memory-mapped for lookups).
-- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back memory-mapped.
+- `TextStore`: the distinct match keys in uid order (Arrow IPC, read back by record batch).
+- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back in row
+  ranges (or memory-mapped for small runs).
 """
 
 from __future__ import annotations
@@ -81,29 +82,50 @@ class DocumentStore:
 
 
 class TextStore:
-    """Distinct match keys, appended in uid order, looked up by uid after `close`."""
+    """Distinct match keys, appended in uid order, looked up by uid after `close`.
+
+    Lookups read the record batches that hold the asked uids from the file into memory and
+    let them go, rather than memory-mapping the file: mapped pages would count in the
+    process's resident memory for the rest of the run.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._sink = pa.OSFile(str(path), "wb")
         self._writer = ipc.new_file(self._sink, pa.schema([("key", pa.large_string())]))
-        self._column: pa.ChunkedArray | None = None
+        self._batch_starts: list[int] = [0]
         self.count = 0
 
     def append(self, keys: list[str]) -> None:
         if keys:
             self._writer.write_batch(pa.record_batch([pa.array(keys, pa.large_string())], names=["key"]))
             self.count += len(keys)
+            self._batch_starts.append(self.count)
 
     def close(self) -> None:
         self._writer.close()
         self._sink.close()
-        source = pa.memory_map(str(self.path), "r")
-        self._column = ipc.open_file(source).read_all().column("key")
 
     def get(self, uids: Sequence[int]) -> list[str]:
-        assert self._column is not None, "TextStore.close() first"
-        return self._column.take(pa.array(np.asarray(uids, dtype=np.int64))).to_pylist()
+        """Keys of the given uids, in the order asked."""
+        uids = np.asarray(uids, dtype=np.int64)
+        out: list[str | None] = [None] * len(uids)
+        if not len(uids):
+            return []
+        starts = np.asarray(self._batch_starts, dtype=np.int64)
+        batch_of = np.searchsorted(starts, uids, side="right") - 1
+        order = np.argsort(batch_of, kind="stable")
+        with pa.OSFile(str(self.path), "rb") as source:
+            reader = ipc.open_file(source)
+            bounds = np.flatnonzero(np.r_[True, batch_of[order][1:] != batch_of[order][:-1], True])
+            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+                b = int(batch_of[order[lo]])
+                column = reader.get_batch(b).column(0)
+                picked = order[lo:hi]
+                values = column.take(pa.array(uids[picked] - starts[b])).to_pylist()
+                for i, v in zip(picked.tolist(), values):
+                    out[i] = v
+        return out  # type: ignore[return-value]
 
     def __getitem__(self, uid: int) -> str:
         return self.get([uid])[0]
