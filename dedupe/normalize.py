@@ -4,7 +4,8 @@
 Unicode compatibility forms (NFKC: non-breaking spaces, ligatures, full-width forms), HTML
 entities, curly vs straight quotes and apostrophes, the dash family, zero-width characters,
 runs of whitespace, and case. `words` then keeps only the word tokens, so punctuation and
-spacing differences never decide whether two segments match.
+spacing differences never decide whether two segments match; a dotted abbreviation is one
+token without its dots ("U.S." and "US." are both "us"), as copies print it either way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ _TRANSLATE = str.maketrans({
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63", "-"),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", None),
 })
-_WORD = re.compile(r"\w+")
+# A dotted abbreviation (single letters joined by dots: "u.s.", "a.m.", "s.c.") is one token;
+# otherwise a word is a run of word characters.
+_WORD = re.compile(r"[^\W\d_](?:\.[^\W\d_])+(?!\w)|\w+")
 
 
 def normalize(text: str) -> str:
@@ -39,8 +42,15 @@ def normalize(text: str) -> str:
 
 
 def words(normalized: str) -> list[str]:
-    """Word tokens of an already normalised text (punctuation and spacing dropped)."""
-    return _WORD.findall(normalized)
+    """Word tokens of an already normalised text (punctuation and spacing dropped).
+
+    Dotted abbreviations lose their dots: "u.s." -> "us", so "U.S. House" and "US. House"
+    give the same words (otherwise "u", "s" vs "us").
+    """
+    tokens = _WORD.findall(normalized)
+    if "." in normalized:
+        tokens = [t.replace(".", "") if "." in t else t for t in tokens]
+    return tokens
 
 
 def key_and_words(text: str) -> tuple[str, list[str]]:

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import xxhash
 
+from .nearcopy import article_links
 from .normalize import key_and_words
 from .segment import spans
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
@@ -40,7 +41,8 @@ class PreparedBatch:
     key_words: np.ndarray    # int32
     key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
     key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
-    extensions: list[tuple[str, str]]  # keys of segments where one extends the other in an article
+    extensions: list[tuple[str, str]]  # keys of segments where one extends (templates.py) or
+    # nearly repeats (nearcopy.py) the other in an article
     # per document
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
     doc_sample: ShingleSets  # sampled character shingles for the containment index
@@ -79,6 +81,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     for d, text in enumerate(texts):
         doc_words: list[str] = []
         finder = ExtensionFinder()
+        article: list[tuple[str, list[str]]] = []  # (key, words): repeats nearcopy.py finds
         for start, end, key, tokens in keyed_segments(text, mode):
             doc_words.extend(tokens)
             h = first.get(key)
@@ -87,6 +90,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
                 key_words.append(len(tokens))
                 key_template.append(template_key(text[start:end]) if len(tokens) <= max_template_words else 0)
             if tokens:
+                article.append((key, tokens))
                 other = finder.add(key, tokens)
                 if other is not None:
                     extensions.append((key, other))
@@ -95,6 +99,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
             seg_end.append(end)
             seg_words.append(len(tokens))
             seg_key.append(h)
+        extensions.extend(article_links(article))
         doc_texts.append(" ".join(doc_words))
     keys = list(first)
     _, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],

@@ -115,3 +115,17 @@ def test_punctuation_only_text_keys_to_itself():
     assert match_key("***") == "***"
     assert match_key("|") != match_key("***")
     assert match_key(" | ") == match_key("|")
+
+
+# --- dotted abbreviations -------------------------------------------------------------------
+
+def test_dotted_abbreviation_is_one_word_however_it_is_dotted():
+    assert words(normalize("PROPERTY OF THE U.S. HOUSE")) == ["property", "of", "the", "us", "house"]
+    assert match_key("PROPERTY OF THE US. HOUSE") == match_key("PROPERTY OF THE U.S. HOUSE")
+    assert words(normalize("at 9 a.m. in Columbia, S.C.")) == ["at", "9", "am", "in", "columbia", "sc"]
+
+
+def test_dots_between_longer_words_or_digits_still_split():
+    assert words(normalize("www.djreprints.com costs 3.5 e.g.")) == ["www", "djreprints", "com",
+                                                                       "costs", "3", "5", "eg"]
+    assert words(normalize("a.b1 U.S.-led")) == ["a", "b1", "us", "led"]
