@@ -22,7 +22,12 @@ _TRANSLATE = str.maketrans({
 })
 # A dotted abbreviation (single letters joined by dots: "u.s.", "a.m.", "s.c.") is one token;
 # otherwise a word is a run of word characters.
-_WORD = re.compile(r"[^\W\d_](?:\.[^\W\d_])+(?!\w)|\w+")
+_TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+(?!\w)|\w+")
+_WORD = re.compile(r"\w+")
+# Only a text with a dot right before a letter can hold one; checking first keeps the common
+# case on the plain (twice as fast) pattern.
+_DOT_LETTER_ASCII = re.compile(r"\.[a-z]")
+_DOT_LETTER = re.compile(r"\.[^\W\d_]")
 
 
 def normalize(text: str) -> str:
@@ -47,10 +52,10 @@ def words(normalized: str) -> list[str]:
     Dotted abbreviations lose their dots: "u.s." -> "us", so "U.S. House" and "US. House"
     give the same words (otherwise "u", "s" vs "us").
     """
-    tokens = _WORD.findall(normalized)
-    if "." in normalized:
-        tokens = [t.replace(".", "") if "." in t else t for t in tokens]
-    return tokens
+    dotted = (_DOT_LETTER_ASCII if normalized.isascii() else _DOT_LETTER).search(normalized)
+    if dotted:
+        return [t.replace(".", "") if "." in t else t for t in _TOKEN.findall(normalized)]
+    return _WORD.findall(normalized)
 
 
 def key_and_words(text: str) -> tuple[str, list[str]]:
