@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import kernels
 from .signatures import lean_minhash
 
 LSH_MARGIN = 0.2
@@ -85,22 +86,31 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
     mult = _BAND_MULT[:r]
     keys: list[np.ndarray] = []
     n = int(ids.max()) + 1
-    for band in range(b):
-        values = np.empty(len(ids), dtype=np.uint64)
+    # Bands are hashed a few at a time, reading the signature rows once per group of bands:
+    # fewer passes over a file-backed matrix, and at most ~64 MB of band values at a time.
+    per_pass = int(max(1, min(b, (64 << 20) // (8 * len(ids)))))
+    for first in range(0, b, per_pass):
+        bands = range(first, min(b, first + per_pass))
+        values = np.empty((len(bands), len(ids)), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for lo in range(0, len(ids), chunk):
-                rows = np.asarray(signatures[ids[lo: lo + chunk], band * r: (band + 1) * r], dtype=np.uint64)
-                values[lo: lo + chunk] = (rows * mult).sum(axis=1, dtype=np.uint64)
-        order = np.argsort(values, kind="stable")
-        sorted_values, owners = values[order], ids[order]
-        starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-        sizes = np.diff(np.r_[starts, len(sorted_values)])
-        band_keys = _pairs_in_groups(owners, starts, sizes, n)
-        if screen is not None and band_keys:
-            found = np.unique(np.concatenate(band_keys))
-            found = found[screen(np.stack([found // n, found % n], axis=1))]
-            band_keys = [found]
-        keys.extend(band_keys)
+                rows = np.asarray(signatures[ids[lo: lo + chunk], first * r: bands[-1] * r + r], dtype=np.uint64)
+                for i in range(len(bands)):
+                    values[i, lo: lo + chunk] = (rows[:, i * r: (i + 1) * r] * mult).sum(axis=1, dtype=np.uint64)
+        for i in range(len(bands)):
+            order = np.argsort(values[i], kind="stable")
+            sorted_values, owners = values[i][order], ids[order]
+            starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+            sizes = np.diff(np.r_[starts, len(sorted_values)])
+            band_keys = _pairs_in_groups(owners, starts, sizes, n)
+            if screen is not None and band_keys:
+                # Pairs near the threshold collide in many bands: keep one running set.
+                found = np.unique(np.concatenate(band_keys))
+                found = np.setdiff1d(found, keys[0], assume_unique=True) if keys else found
+                found = found[screen(np.stack([found // n, found % n], axis=1))]
+                keys = [np.union1d(keys[0], found)] if keys else [found]
+            else:
+                keys.extend(band_keys)
     if not keys:
         return np.empty((0, 2), dtype=np.int64)
     pair_keys = np.unique(np.concatenate(keys))
@@ -138,6 +148,8 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
     """
     if len(hashes) == 0:
         return np.empty((0, 2), dtype=np.int64)
+    if kernels.use_for(len(hashes)):
+        return _overlap_pairs_compiled(hashes, owner, min_share, max_df)
     order = np.lexsort((owner, hashes))
     hashes, owner = hashes[order], owner[order]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
@@ -155,6 +167,33 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
         ok = shared >= cut * np.maximum(size_of[q], 1)
         out.append(np.stack([q[ok], x[ok]], axis=1))
     pairs = np.concatenate(out)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int) -> np.ndarray:
+    """`overlap_pairs` by one inverted-index query per text (`kernels.containment_queries`):
+    the same pairs, without materialising every co-occurring pair. `owner` must list each
+    text's entries contiguously, in ascending id order (as `flatten` does)."""
+    ids, row = np.unique(owner, return_inverse=True)
+    row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
+    order = np.argsort(hashes, kind="stable")  # ties stay in ascending owner order
+    sorted_pos = np.empty_like(order)
+    sorted_pos[order] = np.arange(len(order), dtype=np.int64)
+    sorted_hashes = hashes[order]
+    new_group = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]
+    del sorted_hashes
+    group_start = np.flatnonzero(new_group)
+    group_size = np.diff(np.r_[group_start, len(order)])
+    group_of = np.cumsum(new_group) - 1
+    del new_group
+    owner_sorted = row[order]
+    del order
+    query_size = np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
+    cut = max(0.0, min_share - LSH_MARGIN)
+    q, x = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
+                                       owner_sorted, query_size, cut, max_df)
+    pairs = np.stack([ids[q], ids[x]], axis=1)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 

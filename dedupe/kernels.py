@@ -140,7 +140,52 @@ def _kernels():
                 h = (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
         return w
 
-    return minhash, shingles, unique_rows, intersections, hash_words
+    @jit
+    def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size, owner_sorted,
+                            query_size, cut, max_df):
+        """`candidates.overlap_pairs` as an inverted-index query per text: for each text q,
+        count the shingles it shares with every other text x through the postings of its
+        shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
+        cut * query_size[q]. Memory: one counter per text plus the pairs kept."""
+        n = row_offsets.shape[0] - 1
+        counter = np.zeros(n, dtype=np.int64)
+        touched = np.empty(n, dtype=np.int64)
+        cap = 1024
+        out_q = np.empty(cap, dtype=np.int64)
+        out_x = np.empty(cap, dtype=np.int64)
+        m = 0
+        for q in range(n):
+            t = 0
+            for e in range(row_offsets[q], row_offsets[q + 1]):
+                g = group_of[sorted_pos[e]]
+                size = group_size[g]
+                if size < 2 or size > max_df:
+                    continue
+                for p in range(group_start[g], group_start[g] + size):
+                    x = owner_sorted[p]
+                    if x != q:
+                        if counter[x] == 0:
+                            touched[t] = x
+                            t += 1
+                        counter[x] += 1
+            need = cut * max(query_size[q], 1)
+            for i in range(t):
+                x = touched[i]
+                if counter[x] >= need:
+                    if m == cap:
+                        cap *= 2
+                        new_q = np.empty(cap, dtype=np.int64)
+                        new_x = np.empty(cap, dtype=np.int64)
+                        new_q[:m] = out_q[:m]
+                        new_x[:m] = out_x[:m]
+                        out_q, out_x = new_q, new_x
+                    out_q[m] = q
+                    out_x[m] = x
+                    m += 1
+                counter[x] = 0
+        return out_q[:m], out_x[:m]
+
+    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -153,6 +198,10 @@ def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
     return _kernels()[4](buf, counts, out)
+
+
+def containment_queries(*args) -> tuple[np.ndarray, np.ndarray]:
+    return _kernels()[5](*args)
 
 
 def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

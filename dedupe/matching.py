@@ -146,7 +146,7 @@ def doc_matches(sets: ShingleSets, pairs: np.ndarray, config: Config) -> np.ndar
                                             & (cont >= config.doc_containment_threshold))
 
 
-def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 50_000) -> np.ndarray:
+def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """MinHash estimate of the Jaccard similarity of each pair: the share of equal positions."""
     out = np.empty(len(pairs))
     for lo in range(0, len(pairs), chunk):

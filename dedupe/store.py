@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -132,7 +133,8 @@ class TextStore:
 
 
 class SignatureFile:
-    """MinHash rows (uint32) appended to a file; `array()` memory-maps them as (n, num_perm)."""
+    """MinHash rows (uint32) appended to a file; `array()` reads them back as a
+    `SignatureMatrix`."""
 
     def __init__(self, path: Path, num_perm: int) -> None:
         self.path = path
@@ -148,7 +150,36 @@ class SignatureFile:
     def close(self) -> None:
         self._fh.close()
 
-    def array(self) -> np.ndarray:
+    def array(self) -> "SignatureMatrix | np.ndarray":
         if self.count == 0:
             return np.empty((0, self.num_perm), dtype=np.uint32)
-        return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(self.count, self.num_perm))
+        return SignatureMatrix(self.path, self.count, self.num_perm)
+
+
+class SignatureMatrix:
+    """Read-only (rows, num_perm) uint32 signatures in a file, indexed like an array.
+
+    Each indexing returns a copy and then drops the mapped pages it touched from this
+    process (`madvise(MADV_DONTNEED)`; they stay in the page cache), so reading every row of
+    a million-row file in chunks does not leave 512 MB resident.
+    """
+
+    def __init__(self, path: Path, rows: int, num_perm: int) -> None:
+        with open(path, "rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._array = np.frombuffer(self._map, dtype=np.uint32).reshape(rows, num_perm)
+        self.shape = self._array.shape
+        self.dtype = self._array.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        out = np.array(self._array[index])
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)

@@ -93,3 +93,20 @@ def test_hash_words_numpy_kernel_and_scalar_agree(compiled):
     got, got_offsets = hash_words(texts)
     assert np.array_equal(got, ref) and np.array_equal(got_offsets, ref_offsets)
     assert hash_words([])[0].size == 0 and hash_words([])[1].tolist() == [0]
+
+
+@pytest.mark.parametrize("max_df", [2, 5, 200])
+def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
+    from dedupe.candidates import flatten, overlap_pairs
+
+    rng = np.random.default_rng(max_df)
+    values, offsets = _random_sets(rng, n_sets=400, max_len=30, vocab=1500)
+    unique_values, unique_offsets = unique_per_set(values, offsets)
+    sets = ShingleSets(unique_values, unique_offsets, ids=np.arange(400) * 2 + 1)
+    hashes, owner = flatten(sets)
+    compiled(False)
+    expected = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
+    compiled(True)
+    got = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
+    assert len(expected) > 0
+    assert np.array_equal(got, expected)
