@@ -64,6 +64,11 @@ def key_and_words(text: str) -> tuple[str, list[str]]:
     Texts with no word characters at all (a lone "|" or "***") fall back to their normalised
     form, so they only ever match themselves.
     """
+    if text.isascii() and "&" not in text and "`" not in text:
+        # normalize() would only collapse whitespace and lower-case: words are the same
+        # without the collapse, which is most of normalize's cost on ASCII text.
+        tokens = words(text.lower())
+        return (" ".join(tokens) if tokens else " ".join(text.split()).lower()), tokens
     norm = normalize(text)
     tokens = words(norm)
     return (" ".join(tokens) if tokens else norm), tokens

@@ -47,14 +47,18 @@ class ExtensionFinder:
         self._trimmed: dict[str, str] = {}  # an earlier key with 1..k words cut off -> that key
 
     def add(self, key: str, tokens: list[str]) -> str | None:
+        """`key` must be `tokens` joined by single spaces."""
         found = None
         if key in self._trimmed and self._trimmed[key] != key:
             found = self._trimmed[key]  # an earlier, longer copy
         n = len(tokens)
+        left, right = 0, len(key)  # key is the tokens joined by single spaces: cut by slicing
         for k in range(1, MAX_EXTRA_WORDS + 1):
             if n - k < MIN_BASE_WORDS:
                 break
-            for cut in (" ".join(tokens[:-k]), " ".join(tokens[k:])):
+            left = key.index(" ", left) + 1
+            right = key.rindex(" ", 0, right)
+            for cut in (key[:right], key[left:]):  # without the last k words, the first k
                 if found is None and cut in self._keys:
                     found = cut  # an earlier, shorter copy
                 self._trimmed.setdefault(cut, key)

@@ -129,3 +129,15 @@ def test_dots_between_longer_words_or_digits_still_split():
     assert words(normalize("www.djreprints.com costs 3.5 e.g.")) == ["www", "djreprints", "com",
                                                                        "costs", "3", "5", "eg"]
     assert words(normalize("a.b1 U.S.-led")) == ["a", "b1", "us", "led"]
+
+
+@pytest.mark.parametrize("text", [
+    "  The U.S.  House\tvoted, 52-48.  ", "***   |", "", "Photo: AP Photo/Evan Vucci",
+    "A.M. or a.m.?", "MIXED case\n\nlines", "x",
+])
+def test_ascii_fast_path_gives_the_normalised_key(text):
+    from dedupe.normalize import key_and_words, normalize, words
+
+    norm = normalize(text)
+    tokens = words(norm)
+    assert key_and_words(text) == ((" ".join(tokens) if tokens else norm), tokens)
