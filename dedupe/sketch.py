@@ -12,6 +12,7 @@ from .shingles import char_tokens, fold32, hash_words, shingle_hashes
 from .signatures import minhash_batch
 
 _BATCH = 8192
+_BATCH_CHARS = 4_000_000
 
 
 @dataclass
@@ -119,8 +120,8 @@ def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: in
             signatures: bool, want_sets: bool, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
     parts: list[ShingleSets] = []
     sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
-    for lo in range(0, len(items), _BATCH):
-        batch = items[lo: lo + _BATCH]
+    for lo, hi in _batches(items):
+        batch = items[lo:hi]
         token_hashes, offsets = tokenize(batch)
         hashes, sh_offsets = shingle_hashes(token_hashes, offsets, n)
         if rate > 1:
@@ -128,10 +129,23 @@ def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: in
             hashes, sh_offsets = hashes[keep], _offsets_after(keep, sh_offsets)
         if sigs is not None:
             # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
-            sigs[lo: lo + len(batch)] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
+            sigs[lo:hi] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
         if want_sets:
             parts.append(ShingleSets(*unique_per_set(hashes, sh_offsets)))
     return (ShingleSets.concat(parts) if want_sets else ShingleSets.empty()), sigs
+
+
+def _batches(items: Sequence) -> Iterator[tuple[int, int]]:
+    """(lo, hi) ranges of at most _BATCH items and about _BATCH_CHARS characters: whole
+    articles are character-shingled 8 bytes per character, so a batch is cut by size too."""
+    lo = 0
+    while lo < len(items):
+        hi, chars = lo, 0
+        while hi < len(items) and hi - lo < _BATCH and (chars < _BATCH_CHARS or hi == lo):
+            chars += len(items[hi])
+            hi += 1
+        yield lo, hi
+        lo = hi
 
 
 def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
