@@ -123,6 +123,8 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
     uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
     flagged = (known | frequent).tolist()  # either makes the whole group boilerplate
 
+    to_rep: list[int] = []  # occurrences whose similarity to their cluster's representative
+    rep_uid: list[int] = []  # is computed in one batch at the end
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
         groups: dict[int, list[int]] = defaultdict(list)
@@ -162,13 +164,20 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
             if shared and config.shared_action == "drop" and doc_list[i] != doc_list[rep]:
                 dec.kept[i] = False
                 dec.kept_doc[i], dec.kept_seg[i] = doc_list[rep], seg_list[rep]
-        for i in members:
-            if np.isnan(dec.similarity[i]):
-                dec.similarity[i] = seg.similarity(uid_list[i], uid_list[rep])
+        unset = [i for i in members if np.isnan(dec.similarity[i])]
+        to_rep.extend(unset)
+        rep_uid.extend([uid_list[rep]] * len(unset))
         kind = Kind.BOILERPLATE if any(boiler.values()) else (Kind.SHARED if shared else Kind.REPEAT)
         row = ClusterRow("", "segment", kind.value, len(members), len(cluster_docs),
                          doc_list[rep], seg_list[rep])
         pending.append((row, members, uid_list[rep]))
+    if to_rep:
+        occ, u, v = np.array(to_rep), occ_uid[to_rep], np.array(rep_uid, dtype=np.int64)
+        sim = np.ones(len(occ))
+        differ = u != v
+        if differ.any():
+            sim[differ] = seg.sets.jaccard(u[differ], v[differ])
+        dec.similarity[occ] = sim
 
 
 def _is_boilerplate(occ: list[int], flagged: list[bool], corpus: Corpus, doc_group: np.ndarray,
