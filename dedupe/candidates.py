@@ -174,7 +174,8 @@ def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: fl
     """`overlap_pairs` by one inverted-index query per text (`kernels.containment_queries`):
     the same pairs, without materialising every co-occurring pair. `owner` must list each
     text's entries contiguously, in ascending id order (as `flatten` does)."""
-    ids, row = np.unique(owner, return_inverse=True)
+    change = np.r_[True, owner[1:] != owner[:-1]]  # owners are grouped: no sort needed
+    ids, row = owner[change], np.cumsum(change) - 1
     row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
     order = np.argsort(hashes, kind="stable")  # ties stay in ascending owner order
