@@ -37,7 +37,6 @@ import shutil
 import sys
 import time
 import traceback
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import fields
 from pathlib import Path
@@ -51,6 +50,8 @@ if str(REPO) not in sys.path:
 import dedupe  # noqa: E402
 from dedupe.evaluate import evaluate_output  # noqa: E402
 from dedupe.labels import load_labels  # noqa: E402
+from dedupe.normalize import key_and_words  # noqa: E402
+from dedupe.shingles import shingle_strings  # noqa: E402
 
 DEFAULT_OUT = BENCH / "out"
 DEVSET, NOISE3 = "devset", "devset-noise3"
@@ -398,6 +399,12 @@ def plot(results: list[dict], out: Path) -> list[Path]:
         print("sweep: matplotlib is not installed, so no PNG plots were written (the tables and "
               "sweep.json are complete). Install it with: .venv/bin/pip install matplotlib")
         return []
+    def _save(fig, path: Path) -> Path:
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
     written = []
     seg = [r for r in results if r["group"] == "segments" and r["metrics"]]
     if seg:
@@ -435,11 +442,7 @@ def plot(results: list[dict], out: Path) -> list[Path]:
         axes[0].legend(title="points labelled by segment_threshold", fontsize=7.5, title_fontsize=8,
                        loc="lower right")
         fig.suptitle("Segment sweep on the devset: content loss vs removal recall per shingle size")
-        fig.tight_layout()
-        path = out / "sweep_segments.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / "sweep_segments.png"))
     docs = [r for r in results if r["group"] == "documents" and r["metrics"]]
     if docs:
         fig, axes = plt.subplots(1, 2, figsize=(14, 5.6))
@@ -475,41 +478,21 @@ def plot(results: list[dict], out: Path) -> list[Path]:
                 f"{c:g}: ARI {m['doc_ari']:.3f}" for c, m in cont), transform=axes[0].transAxes,
                 fontsize=7.5)
         fig.suptitle("Document sweep on devset-noise3 (every syndicated copy at 3 % OCR noise)")
-        fig.tight_layout()
-        path = out / "sweep_documents.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / "sweep_documents.png"))
     return written
 
 
 # ----------------------------------------------------------------------------------------------
 # Miss analysis
 # ----------------------------------------------------------------------------------------------
-_FOLD = str.maketrans({
-    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4", "'"),
-    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
-    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63", "-"),
-    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", None),
-})
-_WORD = re.compile(r"\w+")
-
-
 def words(text: str) -> list[str]:
-    """The word tokens the tool matches on (same folding as README "How it works", step 3)."""
-    import html
-    text = html.unescape(text) if "&" in text else text
-    text = unicodedata.normalize("NFKC", text.translate(_FOLD)).translate(_FOLD).casefold()
-    return _WORD.findall(text)
+    """The word tokens the tool matches on."""
+    return key_and_words(text)[1]
 
 
-def shingles(ws: list[str], n: int) -> set[tuple[str, ...]]:
-    """Word n-grams; a text shorter than n words is one shingle of all its words (as the tool)."""
-    if not ws:
-        return set()
-    if len(ws) < n:
-        return {tuple(ws)}
-    return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
+def shingles(ws: list[str], n: int) -> set[str]:
+    """Word n-grams as the tool takes them (a text shorter than n words is one shingle)."""
+    return set(shingle_strings(ws, n))
 
 
 def jaccard(a: set, b: set) -> float:

@@ -53,7 +53,7 @@ class SegmentMatches:
     sets: ShingleSets
     """Exact shingle sets of the uids that took part in a candidate pair (indexed by uid)."""
     extensions: frozenset[tuple[int, int]] = frozenset()
-    """(smaller uid, larger uid): one extends the other by a few words inside an article."""
+    """(smaller uid, larger uid): one extends or nearly repeats the other inside an article."""
 
     def similarity(self, u: int, v: int) -> float:
         return 1.0 if u == v else jaccard(self.sets[u], self.sets[v])

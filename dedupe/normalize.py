@@ -68,7 +68,7 @@ def key_and_words(text: str) -> tuple[str, list[str]]:
         # normalize() would only collapse whitespace and lower-case: words are the same
         # without the collapse, which is most of normalize's cost on ASCII text.
         tokens = words(text.lower())
-        return (" ".join(tokens) if tokens else " ".join(text.split()).lower()), tokens
+        return (" ".join(tokens) if tokens else normalize(text)), tokens
     norm = normalize(text)
     tokens = words(norm)
     return (" ".join(tokens) if tokens else norm), tokens

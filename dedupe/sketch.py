@@ -27,10 +27,6 @@ class ShingleSets:
     ids: np.ndarray | None = None
 
     @staticmethod
-    def empty() -> "ShingleSets":
-        return ShingleSets(np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64))
-
-    @staticmethod
     def concat(parts: Sequence["ShingleSets"], ids: np.ndarray | None = None) -> "ShingleSets":
         if not parts:
             return ShingleSets(np.empty(0, np.uint64), np.zeros(1, np.int64), ids)
@@ -49,16 +45,12 @@ class ShingleSets:
         if self.ids is None:
             return keys
         pos = np.searchsorted(self.ids, keys)
-        if np.any(pos >= len(self.ids)) or np.any(self.ids[np.minimum(pos, len(self.ids) - 1)] != keys):
+        if len(keys) and (pos.max() >= len(self.ids) or np.any(self.ids[np.minimum(pos, len(self.ids) - 1)] != keys)):
             raise KeyError("set id not present")
         return pos
 
     def __getitem__(self, key: int) -> np.ndarray:
-        i = int(key)
-        if self.ids is not None:
-            i = int(np.searchsorted(self.ids, key))
-            if i >= len(self.ids) or self.ids[i] != key:
-                raise KeyError(key)
+        i = int(self.rows([key])[0]) if self.ids is not None else int(key)
         return self.values[self.offsets[i]: self.offsets[i + 1]]
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -132,7 +124,7 @@ def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: in
             sigs[lo:hi] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
         if want_sets:
             parts.append(ShingleSets(*unique_per_set(hashes, sh_offsets)))
-    return (ShingleSets.concat(parts) if want_sets else ShingleSets.empty()), sigs
+    return ShingleSets.concat(parts), sigs  # no parts (empty sets) unless want_sets
 
 
 def _batches(items: Sequence) -> Iterator[tuple[int, int]]:

@@ -11,7 +11,7 @@ from datasketch import LeanMinHash, MinHash
 
 from dedupe import signatures
 from dedupe.normalize import normalize, words
-from dedupe.shingles import fold32, hash_words, shingle_hash, shingle_hashes, shingle_strings, word_hash
+from dedupe.shingles import fold32, hash_words, shingle_hash, shingle_hashes, shingle_strings
 from dedupe.signatures import EMPTY, lean_minhash, minhash_batch
 
 TEXTS = [
