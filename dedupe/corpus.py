@@ -34,8 +34,8 @@ class Corpus:
     key_template: np.ndarray
     """Template hash per uid (names and numbers masked; 0 when not a template), see templates.py."""
     extensions: np.ndarray
-    """(k, 2) uid pairs of segments of one article where one extends the other at an end
-    (templates.ExtensionFinder) or nearly repeats it (nearcopy.py)."""
+    """(k, 2) uid pairs of segments of one article where one nearly repeats the other
+    (nearcopy.py: a few words inserted or deleted, or a paragraph glued from two others)."""
     known_uids: np.ndarray
     """uid of every known boilerplate line."""
     occ_doc: np.ndarray

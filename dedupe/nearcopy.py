@@ -1,9 +1,9 @@
 """Repeats inside one article that word shingles miss: near copies and doubled paragraphs.
 
 Runs per article on the match keys of its segments (words after normalisation), while the
-article is segmented, and returns pairs of keys that go to the same place as the extensions of
-`templates.ExtensionFinder`: they join one near-duplicate group, and inside an article the later
-of the two is dropped as a repeat of the earlier. Two relations:
+article is segmented, and returns pairs of keys (the corpus' `extensions`): they join one
+near-duplicate group, and inside an article the later of the two is dropped as a repeat of the
+earlier. Two relations:
 
 - `near_copy`: the two texts are one passage with a few words inserted or deleted in either
   copy ("soon after" / "after", `, she continued,`, a tweet quoted without its attribution).
@@ -11,6 +11,8 @@ of the two is dropped as a repeat of the earlier. Two relations:
   well below the Jaccard threshold although nothing but those few words differs. The rule is
   symmetric (dropping either copy loses at most a few words), because the pair is a relation
   between two texts that also applies in other articles that hold both, in either order.
+  A caption printed again with a credit ("... (Image: Getty)") or a dateline ("July 31, 2013
+  ...") added is such a copy, with the words inserted at one end.
   A substituted word is never an edit: "9:31 P.M. Rocket sirens ..." / "3:33 P.M. Rocket
   sirens ..." and "a gallery caption for photo 1" / "... photo 2" are different content.
 - doubled paragraphs (`doubled_links`): a paragraph that is two other paragraphs of the same

@@ -14,12 +14,26 @@ import html
 import re
 import unicodedata
 
-_TRANSLATE = str.maketrans({
-    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4", "'"),
-    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
-    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63", "-"),
-    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", None),
-})
+_FOLDS = tuple(
+    [(c, "'") for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4"]
+    + [(c, '"') for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"]
+    + [(c, "-") for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63"]
+    + [(c, "") for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"]
+)
+
+
+def _fold(text: str) -> str:
+    """Quotes, dashes and zero-width characters folded (see `_FOLDS`).
+
+    A `replace` per character present: news text holds a few of them, and a scan for each is
+    more than ten times faster than `str.translate` with a mapping, which looks up every
+    character in a dict."""
+    for char, replacement in _FOLDS:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text
+
+
 # A dotted abbreviation (single letters joined by dots: "u.s.", "a.m.", "s.c.") is one token;
 # otherwise a word is a run of word characters.
 _TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+(?!\w)|\w+")
@@ -42,7 +56,7 @@ def normalize(text: str) -> str:
     else:
         # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033"
         # to two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
-        text = unicodedata.normalize("NFKC", text.translate(_TRANSLATE)).translate(_TRANSLATE)
+        text = _fold(unicodedata.normalize("NFKC", _fold(text)))
     return " ".join(text.split()).casefold()
 
 

@@ -19,7 +19,7 @@ from .nearcopy import article_links
 from .normalize import key_and_words
 from .segment import spans
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
-from .templates import ExtensionFinder, template_key
+from .templates import template_key
 
 # Articles have thousands of character shingles: their signatures are taken over a consistent
 # 1-in-8 sample (a few hundred per article), and 1 in 32 feed the containment index.
@@ -41,8 +41,8 @@ class PreparedBatch:
     key_words: np.ndarray    # int32
     key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
     key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
-    extensions: list[tuple[str, str]]  # keys of segments where one extends (templates.py) or
-    # nearly repeats (nearcopy.py) the other in an article
+    extensions: list[tuple[str, str]]  # keys of segments of one article where one nearly
+    # repeats the other (nearcopy.py)
     # per document
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
     doc_sample: ShingleSets  # sampled character shingles for the containment index
@@ -80,7 +80,6 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     max_template_words = settings["boilerplate_max_words"]
     for d, text in enumerate(texts):
         doc_words: list[str] = []
-        finder = ExtensionFinder()
         article: list[tuple[str, list[str]]] = []  # (key, words): repeats nearcopy.py finds
         for start, end, key, tokens in keyed_segments(text, mode):
             doc_words.extend(tokens)
@@ -91,9 +90,6 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
                 key_template.append(template_key(text[start:end]) if len(tokens) <= max_template_words else 0)
             if tokens:
                 article.append((key, tokens))
-                other = finder.add(key, tokens)
-                if other is not None:
-                    extensions.append((key, other))
             seg_doc.append(d)
             seg_start.append(start)
             seg_end.append(end)

@@ -36,6 +36,18 @@ def test_copies_with_a_few_words_inserted_or_deleted_are_near_copies():
                      w("Send us an email with your photos of the storm"))  # re-split word
 
 
+def test_a_caption_printed_again_with_a_credit_or_dateline_is_linked_to_the_first_print():
+    caption = "The rescue teams reached the flooded village late on Tuesday night"
+    article = [key_and_words(t) for t in [
+        caption, "Officials said more rain was expected.",
+        caption + " (Image: Getty)",                   # credit appended: 2 words
+        "July 31, 2013 " + caption,                    # dateline prepended: 3 words
+        "Photo by staff at the scene " + caption]]     # 6 words: more than a credit
+    first, credit, dateline, longer = (article[i][0] for i in (0, 2, 3, 4))
+    assert sorted(near_copy_links(article)) == sorted(
+        [(credit, first), (dateline, first), (dateline, credit)])
+
+
 def test_a_substituted_word_is_different_content():
     assert not near_copy(w("9:31 P.M. Rocket sirens sound in Ashkelon and the border towns"),
                          w("3:33 P.M. Rocket sirens sound in Ashkelon and the border towns"))
