@@ -23,12 +23,21 @@ LSH_MARGIN = 0.2
 DOC_LSH_MARGIN = 0.1  # whole articles; candidates are then screened by MinHash estimates
 
 
+MIN_LSH_THRESHOLD = 0.05
 NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
 
 
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) that datasketch's `MinHashLSH` chooses for this threshold."""
+    """(bands, rows) that datasketch's `MinHashLSH` chooses for this threshold.
+
+    Looked up in `lsh_table` (datasketch's own choices, precomputed) when it holds the exact
+    threshold; datasketch computes it otherwise, which imports scipy (about a second).
+    """
+    from .lsh_table import TABLE
+
+    if (num_perm, threshold) in TABLE:
+        return TABLE[num_perm, threshold]
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
@@ -51,7 +60,7 @@ def lsh_pairs(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed
     if len(ids) < 2:
         return np.empty((0, 2), dtype=np.int64)
     num_perm = signatures.shape[1]
-    b, r = lsh_params(max(0.05, threshold - margin), num_perm)
+    b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - margin), num_perm)
     if screen is not None or backend == "numpy" or (backend == "auto" and len(ids) >= NUMPY_LSH_FROM):
         return band_pairs(signatures, ids, b, r, screen=screen)
     return datasketch_pairs(signatures, ids, b, r, seed)

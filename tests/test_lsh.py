@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dedupe.candidates import band_pairs, datasketch_pairs, lsh_pairs, lsh_params, overlap_pairs
+from dedupe.candidates import (DOC_LSH_MARGIN, LSH_MARGIN, MIN_LSH_THRESHOLD, band_pairs, datasketch_pairs,
+                               lsh_pairs, lsh_params, overlap_pairs)
 from dedupe.normalize import normalize, words
 from dedupe.sketch import word_shingle_sets
 from tests.conftest import RAW, SHARED
@@ -37,6 +38,24 @@ def signatures():
     word_lists = list(dict.fromkeys(tuple(words(normalize(p))) for p in _paragraphs()))
     _, sigs = word_shingle_sets([" ".join(w) for w in word_lists], 5, 128, 1)
     return sigs
+
+
+def test_precomputed_lsh_params_are_datasketchs_choice():
+    from datasketch.lsh import _optimal_param
+
+    from dedupe.config import Config
+    from dedupe.lsh_table import TABLE
+
+    c = Config()  # the default thresholds, as lsh_pairs offsets them, must not need scipy
+    for threshold, margin in ((c.segment_threshold, LSH_MARGIN), (c.doc_threshold, DOC_LSH_MARGIN)):
+        assert (c.num_perm, max(MIN_LSH_THRESHOLD, threshold - margin)) in TABLE
+    rng = np.random.RandomState(0)
+    entries = sorted(TABLE.items())
+    for i in sorted(set(rng.randint(len(entries), size=12).tolist()) | {0, len(entries) - 1}):
+        (num_perm, threshold), params = entries[i]
+        assert _optimal_param(threshold, num_perm, 0.5, 0.5) == params, (num_perm, threshold)
+    lsh_params.cache_clear()
+    assert lsh_params(0.123, 128) == _optimal_param(0.123, 128, 0.5, 0.5)  # not in the table
 
 
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.9])
