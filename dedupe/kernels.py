@@ -9,6 +9,7 @@ of files never loads the compiler; compiled code is cached next to this module.
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -34,8 +35,16 @@ def use_for(n_items: int) -> bool:
     return n_items >= MIN_SHINGLES and available()
 
 
-@lru_cache(maxsize=1)
+_BUILD_LOCK = threading.Lock()  # document and segment matching run in two threads
+
+
 def _kernels():
+    with _BUILD_LOCK:
+        return _build_kernels()
+
+
+@lru_cache(maxsize=1)
+def _build_kernels():
     import numba as nb
 
     jit = nb.njit(cache=True, nogil=True)
@@ -76,6 +85,34 @@ def _kernels():
                 for k in range(length):
                     acc += tokens[lo + k] * mult[k]
                 out[o] = acc
+
+    @jit
+    def char_shingles(buf, offsets, n, byte_hashes, mult, salt, rate, out, out_offsets):
+        """`shingles.char_shingle_hashes`: `shingles` over the bytes' hashes, keeping only
+        the consistent 1-in-`rate` sample (`shingles.sample_mask`), in one pass without the
+        per-byte and full-shingle temporaries. Returns the number of shingles kept."""
+        o = 0
+        for s in range(offsets.shape[0] - 1):
+            out_offsets[s] = o
+            lo, hi = offsets[s], offsets[s + 1]
+            length = hi - lo
+            if length >= n:
+                for i in range(lo, hi - n + 1):
+                    acc = np.uint64(0)
+                    for k in range(n):
+                        acc += byte_hashes[buf[i + k]] * mult[k]
+                    if (acc >> np.uint64(40)) % rate == 0:
+                        out[o] = acc
+                        o += 1
+            elif length > 0:
+                acc = salt[length]
+                for k in range(length):
+                    acc += byte_hashes[buf[lo + k]] * mult[k]
+                if (acc >> np.uint64(40)) % rate == 0:
+                    out[o] = acc
+                    o += 1
+        out_offsets[offsets.shape[0] - 1] = o
+        return o
 
     @jit
     def unique_rows(values, offsets, out, out_offsets):
@@ -185,7 +222,7 @@ def _kernels():
                 counter[x] = 0
         return out_q[:m], out_x[:m]
 
-    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries
+    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries, char_shingles
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -194,6 +231,14 @@ def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, 
 
 def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
     _kernels()[1](tokens, offsets, n, mult, salt, out_offsets, out)
+
+
+def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.ndarray, mult: np.ndarray,
+                  salt: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    out = np.empty(max(len(buf), 1), dtype=np.uint64)  # at most one shingle per byte
+    out_offsets = np.empty_like(offsets)
+    used = _kernels()[6](buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
+    return out[:used].copy(), out_offsets
 
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:

@@ -16,15 +16,15 @@ import json
 import multiprocessing
 import os
 import shutil
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from .boilerplate import known_keys
 from .config import Config
-from .corpus import build as build_corpus
-from .matching import match_documents, match_segments
+from .corpus import Corpus, build as build_corpus
+from .matching import DocumentMatches, SegmentMatches, match_documents, match_segments
 from .model import Document, Skip
 from .policy import decide
 from .readers import InputError, discover, read_inputs
@@ -72,8 +72,7 @@ def clean(stage: str | Path, config: Config) -> Report:
     settings = config.to_dict()
     with _executor(config, docs.count) as executor:
         corpus = build_corpus(stage, docs, known_keys(config), settings, executor)
-    doc_matches = match_documents(corpus, config)
-    seg_matches = match_segments(corpus, config)
+    doc_matches, seg_matches = _match(corpus, config)
     doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
     decisions = decide(corpus, seg_matches, doc_matches, config, doc_ids)
     write_outputs(stage, corpus, decisions, doc_ids, config.segmentation)
@@ -83,10 +82,27 @@ def clean(stage: str | Path, config: Config) -> Report:
     return report
 
 
+def _match(corpus: Corpus, config: Config) -> tuple[DocumentMatches, SegmentMatches]:
+    """Document and segment matching, side by side in two threads when there are workers.
+
+    They read disjoint parts of the corpus (documents vs keys) and spend most of their time in
+    numpy sorts and compiled kernels, which release the GIL, so the second core is used."""
+    if _workers(config) < 2:
+        return match_documents(corpus, config), match_segments(corpus, config)
+    with ThreadPoolExecutor(1, thread_name_prefix="dedupe-match") as pool:
+        documents = pool.submit(match_documents, corpus, config)
+        segments = match_segments(corpus, config)
+        return documents.result(), segments
+
+
+def _workers(config: Config) -> int:
+    return config.workers or os.cpu_count() or 1
+
+
 @contextmanager
 def _executor(config: Config, n_docs: int) -> Iterator[Executor | None]:
     """A process pool for the prepare pass when there are enough batches to pay for starting it."""
-    workers = config.workers or os.cpu_count() or 1
+    workers = _workers(config)
     if workers < 2 or n_docs <= MIN_BATCHES_FOR_POOL * config.batch_docs:
         yield None
         return

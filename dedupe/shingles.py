@@ -148,7 +148,7 @@ def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tup
 _BYTE_HASHES = _rng.randint(0, 1 << 62, size=256, dtype=np.uint64) * np.uint64(4) + np.uint64(1)
 
 
-def char_tokens(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per-byte token hashes and offsets of UTF-8 texts, for character n-gram shingles.
 
     Character shingles survive OCR-like noise far better than word shingles (one wrong letter
@@ -156,11 +156,47 @@ def char_tokens(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     matching whole syndicated articles needs. Bytes stand in for characters: identical for ASCII,
     and still a consistent shingling for other scripts.
     """
+    flat, offsets = _utf8(texts)
+    return _BYTE_HASHES[flat], offsets
+
+
+def char_shingle_hashes(texts: Sequence[str], n: int, rate: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_hashes` of `char_tokens`, only the consistent 1-in-`rate` sample of each
+    text's shingles (`sample_mask`); (hashes, offsets) as `shingle_hashes` returns them."""
+    if not 1 <= n <= MAX_SHINGLE_SIZE:
+        raise ValueError(f"shingle size must be in 1..{MAX_SHINGLE_SIZE}")
+    flat, offsets = _utf8(texts)
+    if kernels.use_for(len(flat)):
+        return kernels.char_shingles(flat, offsets, n, _BYTE_HASHES, _K, _SHORT_SALT, rate)
+    hashes, sh_offsets = shingle_hashes(_BYTE_HASHES[flat], offsets, n)
+    if rate == 1:
+        return hashes, sh_offsets
+    keep = sample_mask(hashes, rate)
+    return hashes[keep], offsets_after(keep, sh_offsets)
+
+
+def sample_mask(hashes: np.ndarray, rate: int) -> np.ndarray:
+    """Which shingles belong to the consistent 1-in-`rate` sample (Broder's mod-sampling).
+
+    Decided on the high bits: the low bits of the position-weighted sums are not uniform (every
+    character 5-gram hash is odd), the high bits are well mixed.
+    """
+    return (hashes >> np.uint64(40)) % np.uint64(rate) == 0
+
+
+def offsets_after(keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Offsets of the same sets after dropping the entries where `keep` is False."""
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return kept_before[offsets]
+
+
+def _utf8(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts concatenated, and each text's byte offsets."""
     data = [t.encode("utf-8") for t in texts]
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum([len(d) for d in data], out=offsets[1:])
-    flat = np.frombuffer(b"".join(data), dtype=np.uint8)
-    return _BYTE_HASHES[flat], offsets
+    return np.frombuffer(b"".join(data), dtype=np.uint8), offsets
 
 
 def fold32(hashes: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import kernels
-from .shingles import char_tokens, fold32, hash_words, shingle_hashes
+from .shingles import char_shingle_hashes, fold32, hash_words, offsets_after, sample_mask, shingle_hashes
 from .signatures import minhash_batch
 
 _BATCH = 8192
@@ -66,7 +66,7 @@ class ShingleSets:
         if rate == 1:
             return self
         keep = sample_mask(self.values, rate)
-        return ShingleSets(self.values[keep], _offsets_after(keep, self.offsets), self.ids)
+        return ShingleSets(self.values[keep], offsets_after(keep, self.offsets), self.ids)
 
     def intersections(self, a, b) -> np.ndarray:
         """|A ∩ B| for each pair of ids (a[i], b[i])."""
@@ -97,28 +97,25 @@ def word_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, si
     by single spaces (match keys): the exact sets as sorted unique 64-bit hashes (by default
     only when `signatures` is False), and the MinHash signatures (None when `signatures` is
     False)."""
-    return _sketch(texts, hash_words, n, num_perm, seed, signatures, not signatures if sets is None else sets)
+    return _sketch(texts, lambda batch: shingle_hashes(*hash_words(batch), n), num_perm, seed, signatures,
+                   not signatures if sets is None else sets)
 
 
 def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
                       sets: bool | None = None, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
     """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts, optionally
     of the consistent 1-in-`rate` sample of them (see `sample`)."""
-    return _sketch(texts, char_tokens, n, num_perm, seed, signatures,
-                   not signatures if sets is None else sets, rate)
+    return _sketch(texts, lambda batch: char_shingle_hashes(batch, n, rate), num_perm, seed, signatures,
+                   not signatures if sets is None else sets)
 
 
-def _sketch(items: Sequence, tokenize: Callable, n: int, num_perm: int, seed: int,
-            signatures: bool, want_sets: bool, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
+def _sketch(items: Sequence, shingle: Callable[[Sequence], tuple[np.ndarray, np.ndarray]], num_perm: int,
+            seed: int, signatures: bool, want_sets: bool) -> tuple[ShingleSets, np.ndarray | None]:
+    """`shingle(batch)` gives (hashes, offsets) of the shingles of each item of a batch."""
     parts: list[ShingleSets] = []
     sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
     for lo, hi in _batches(items):
-        batch = items[lo:hi]
-        token_hashes, offsets = tokenize(batch)
-        hashes, sh_offsets = shingle_hashes(token_hashes, offsets, n)
-        if rate > 1:
-            keep = sample_mask(hashes, rate)
-            hashes, sh_offsets = hashes[keep], _offsets_after(keep, sh_offsets)
+        hashes, sh_offsets = shingle(items[lo:hi])
         if sigs is not None:
             # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
             sigs[lo:hi] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
@@ -149,23 +146,7 @@ def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     values, owner = hashes[order], owner[order]
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
-    return values[keep], _offsets_after(keep, offsets)
-
-
-def _offsets_after(keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Offsets of the same sets after dropping the entries where `keep` is False."""
-    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    return kept_before[offsets]
-
-
-def sample_mask(hashes: np.ndarray, rate: int) -> np.ndarray:
-    """Which shingles belong to the consistent 1-in-`rate` sample (Broder's mod-sampling).
-
-    Decided on the high bits: the low bits of the position-weighted sums are not uniform (every
-    character 5-gram hash is odd), the high bits are well mixed.
-    """
-    return (hashes >> np.uint64(40)) % np.uint64(rate) == 0
+    return values[keep], offsets_after(keep, offsets)
 
 
 def sample(hashes: np.ndarray, rate: int) -> np.ndarray:

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from dedupe import kernels
-from dedupe.shingles import char_tokens, shingle_hashes
+from dedupe.shingles import char_shingle_hashes, char_tokens, sample_mask, shingle_hashes
 from dedupe.signatures import minhash_batch
 from dedupe.sketch import ShingleSets, unique_per_set
+from tests.conftest import RAW
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 
@@ -55,6 +56,21 @@ def test_word_and_char_shingles_match_numpy(compiled, n):
     compiled(True)
     got = shingle_hashes(*char_tokens(texts), n)
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("n,rate", [(1, 1), (5, 1), (5, 8), (3, 32)])
+def test_sampled_char_shingles_match_numpy(compiled, n, rate):
+    texts = ["", "ab", "Ünïcode text, with accents"] + [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
+    full, full_offsets = shingle_hashes(*char_tokens(texts), n)
+    compiled(False)
+    expected = char_shingle_hashes(texts, n, rate)
+    compiled(True)
+    got = char_shingle_hashes(texts, n, rate)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+    for i in range(len(texts)):  # the sample is each text's own shingles, filtered
+        own = full[full_offsets[i]: full_offsets[i + 1]]
+        assert np.array_equal(got[0][got[1][i]: got[1][i + 1]], own[sample_mask(own, rate)])
+    assert 0 < len(got[0]) <= len(full) // (2 if rate > 1 else 1)
 
 
 def test_unique_rows_and_intersections_match_numpy(compiled):
