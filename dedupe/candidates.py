@@ -210,16 +210,11 @@ def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: fl
 def flatten(sets, ids=None) -> tuple[np.ndarray, np.ndarray]:
     """(hashes, owner id) of every entry of a `sketch.ShingleSets` (only the sets of `ids`,
     positions, when given), for `overlap_pairs`."""
-    if ids is None:
-        owners = sets.ids if sets.ids is not None else np.arange(len(sets), dtype=np.int64)
-        return sets.values, np.repeat(owners, np.diff(sets.offsets))
-    ids = np.asarray(ids, dtype=np.int64)
-    rows = sets.rows(ids)
-    starts, sizes = sets.offsets[rows], np.diff(sets.offsets)[rows]
-    block = np.zeros(len(sizes), dtype=np.int64)
-    np.cumsum(sizes[:-1], out=block[1:])
-    index = np.repeat(starts - block, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
-    return sets.values[index], np.repeat(ids, sizes)
+    if ids is not None:
+        ids = np.asarray(ids, dtype=np.int64)
+        sets = sets.take(ids, ids)
+    owners = sets.ids if sets.ids is not None else np.arange(len(sets), dtype=np.int64)
+    return sets.values, np.repeat(owners, np.diff(sets.offsets))
 
 
 def _as_pairs(pairs: Iterable[tuple[int, int]]) -> np.ndarray:

@@ -19,6 +19,9 @@ from .prepare import key_hash, prepare_all
 from .sketch import ShingleSets, word_shingle_sets
 from .store import DocumentStore, SignatureFile, TextStore
 
+CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
+CONTAINMENT_SAMPLE_RATE = 4
+
 
 @dataclass
 class Corpus:
@@ -31,6 +34,11 @@ class Corpus:
     """Word count per uid."""
     key_sigs: np.ndarray
     """(uids, num_perm) MinHash signatures of word shingles, memory-mapped."""
+    passages: ShingleSets
+    """Word shingle sets of the corpus texts of at least `min_containment_words` words (ids:
+    uids), the containment candidates: exact, or their consistent 1-in-`passage_rate` sample
+    when there are more than CONTAINMENT_SAMPLE_FROM."""
+    passage_rate: int
     key_template: np.ndarray
     """Template hash per uid (names and numbers masked; 0 when not a template), see templates.py."""
     extensions: np.ndarray
@@ -79,6 +87,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     keys = TextStore(stage / "keys.arrow")
     sigs = SignatureFile(stage / "key_sigs.u32", num_perm)
     uid_of: dict[int, int] = {}
+    passages = _PassageSets()
     key_words: list[np.ndarray] = []
     key_template: list[np.ndarray] = []
     extensions: set[tuple[int, int]] = set()
@@ -88,8 +97,12 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     first_doc = 0
     for batch in prepare_all(batches, settings, executor):
         fresh = [i for i, h in enumerate(batch.key_hash.tolist()) if h not in uid_of]
+        first_uid = len(uid_of)
         for i in fresh:
             uid_of[int(batch.key_hash[i])] = len(uid_of)
+        fresh_passages = np.intersect1d(batch.key_passages.ids, np.array(fresh, dtype=np.int64))
+        passages.add(batch.key_passages.take(
+            fresh_passages, ids=first_uid + np.searchsorted(fresh, fresh_passages)))
         keys.append([batch.keys[i] for i in fresh])
         sigs.append(batch.key_sigs[fresh])
         key_words.append(batch.key_words[fresh])
@@ -135,7 +148,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
     return Corpus(
         docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
-        key_sigs=sigs.array(), known_uids=np.array(known_uids, dtype=np.int64),
+        key_sigs=sigs.array(), passages=passages.sets(), passage_rate=passages.rate, known_uids=np.array(known_uids, dtype=np.int64),
         key_template=_cat(key_template, np.uint64),
         extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
@@ -145,6 +158,27 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
         doc_size=_cat(doc_size, np.int64),
     )
+
+
+class _PassageSets:
+    """Collects the passages' shingle sets batch by batch, in uid order; once there are more
+    than CONTAINMENT_SAMPLE_FROM, holds only their 1-in-CONTAINMENT_SAMPLE_RATE sample (the
+    decision is the same whatever the batches)."""
+
+    def __init__(self) -> None:
+        self.parts: list[ShingleSets] = []
+        self.count = 0
+        self.rate = 1
+
+    def add(self, sets: ShingleSets) -> None:
+        self.count += len(sets)
+        if self.rate == 1 and self.count > CONTAINMENT_SAMPLE_FROM:
+            self.rate = CONTAINMENT_SAMPLE_RATE
+            self.parts = [p.sample(self.rate) for p in self.parts]
+        self.parts.append(sets.sample(self.rate))
+
+    def sets(self) -> ShingleSets:
+        return ShingleSets.concat(self.parts, ids=_cat([p.ids for p in self.parts], np.int64))
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:

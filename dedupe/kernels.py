@@ -16,6 +16,7 @@ import numpy as np
 
 # Below this many shingles in a batch the numpy path is used (no compiler load for small runs).
 MIN_SHINGLES = 200_000
+MIN_LOADED = 1_000  # below this numpy's call overhead is no worse
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +33,11 @@ def available() -> bool:
 
 
 def use_for(n_items: int) -> bool:
-    return n_items >= MIN_SHINGLES and available()
+    """Whether a batch of `n_items` goes to the kernels: from MIN_SHINGLES on, which pays for
+    loading them; once loaded (a large run), from MIN_LOADED on."""
+    if not available():
+        return False
+    return n_items >= (MIN_LOADED if _build_kernels.cache_info().currsize else MIN_SHINGLES)
 
 
 _BUILD_LOCK = threading.Lock()  # document and segment matching run in two threads

@@ -23,6 +23,7 @@ memory follows the number of duplicates, not the size of the corpus.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,6 @@ from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .unionfind import UnionFind
 
-CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on 1 in 4 shingles
 _CHUNK = 20_000
 DOC_MAX_DF = 50  # sampled character shingles in more articles than this are stock phrases
 SEGMENT_MAX_DF = 50  # word shingles in more distinct passages than this are stock phrases
@@ -78,20 +78,22 @@ class DocumentMatches:
         return max(jaccard(x, y), containment(x, y))
 
 
-def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config, rate: int = 1) -> ShingleSets:
-    """Exact (or 1-in-`rate` sampled) word shingle sets of the given sorted uids, read and
-    shingled in bounded chunks."""
+def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config) -> ShingleSets:
+    """Exact word shingle sets of the given sorted uids, read and shingled in bounded chunks."""
     parts = []
     for lo in range(0, len(uids), _CHUNK):
         chunk = uids[lo: lo + _CHUNK]
         keys = corpus.keys.get(chunk)
         keys = [k if w else "" for k, w in zip(keys, corpus.key_words[chunk].tolist())]
         sets, _ = word_shingle_sets(keys, config.shingle_size, config.num_perm, config.seed, signatures=False)
-        parts.append(sets.sample(rate))
+        parts.append(sets)
     return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
 
 
-def match_segments(corpus: Corpus, config: Config) -> SegmentMatches:
+def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None) -> SegmentMatches:
+    """Near-duplicate groups and containment clusters of the corpus texts; the containment
+    candidates are found in `pool` (a thread) while this thread runs LSH, when one is given."""
+    links_future = pool.submit(_containment_candidates, corpus, config) if pool is not None else None
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
     # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
@@ -101,7 +103,7 @@ def match_segments(corpus: Corpus, config: Config) -> SegmentMatches:
         def screen(p: np.ndarray) -> np.ndarray:
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
     pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
-    links = _containment_candidates(corpus, config)
+    links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
 
     involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
     sets = segment_sets(corpus, involved, config)
@@ -156,11 +158,9 @@ def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 81
 
 
 def _containment_candidates(corpus: Corpus, config: Config) -> np.ndarray:
-    passages = np.flatnonzero(corpus.key_words[: corpus.n_texts] >= config.min_containment_words)
-    if len(passages) < 2:
+    if len(corpus.passages) < 2:
         return np.empty((0, 2), dtype=np.int64)
-    rate = 1 if len(passages) <= CONTAINMENT_SAMPLE_FROM else 4
-    hashes, owner = flatten(segment_sets(corpus, passages, config, rate))
+    hashes, owner = flatten(corpus.passages)
     return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
 
 

@@ -83,15 +83,16 @@ def clean(stage: str | Path, config: Config) -> Report:
 
 
 def _match(corpus: Corpus, config: Config) -> tuple[DocumentMatches, SegmentMatches]:
-    """Document and segment matching, side by side in two threads when there are workers.
+    """Document matching, segment LSH and segment containment side by side in three threads
+    when there are workers.
 
-    They read disjoint parts of the corpus (documents vs keys) and spend most of their time in
-    numpy sorts and compiled kernels, which release the GIL, so the second core is used."""
+    They read disjoint parts of the corpus (documents vs keys vs passage sets) and spend most of
+    their time in numpy sorts and compiled kernels, which release the GIL, so every core is used."""
     if _workers(config) < 2:
         return match_documents(corpus, config), match_segments(corpus, config)
-    with ThreadPoolExecutor(1, thread_name_prefix="dedupe-match") as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix="dedupe-match") as pool:
         documents = pool.submit(match_documents, corpus, config)
-        segments = match_segments(corpus, config)
+        segments = match_segments(corpus, config, pool)
         return documents.result(), segments
 
 

@@ -40,6 +40,8 @@ class PreparedBatch:
     key_hash: np.ndarray     # uint64
     key_words: np.ndarray    # int32
     key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
+    key_passages: ShingleSets  # exact word shingle sets of the keys of at least
+    # min_containment_words words (containment candidates); ids: positions in `keys`
     key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
     extensions: list[tuple[str, str]]  # keys of segments of one article where one nearly
     # repeats the other (nearcopy.py)
@@ -98,8 +100,9 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         extensions.extend(article_links(article))
         doc_texts.append(" ".join(doc_words))
     keys = list(first)
-    _, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
-                                    settings["shingle_size"], num_perm, seed)
+    key_sets, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
+                                           settings["shingle_size"], num_perm, seed, sets=True)
+    passages = np.flatnonzero(np.array(key_words, dtype=np.int64) >= settings["min_containment_words"])
     if settings["doc_shingles"] == "char":
         doc_sets, doc_sigs = char_shingle_sets(doc_texts, settings["doc_shingle_size"], num_perm, seed,
                                                sets=True, rate=DOC_SIGNATURE_SAMPLE)
@@ -112,6 +115,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         seg_key=np.array(seg_key, dtype=np.uint64),
         keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
+        key_passages=key_sets.take(passages, ids=passages),
         key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
         doc_sigs=doc_sigs, doc_sample=doc_sets.sample(DOC_CONTAINMENT_SAMPLE),
         doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),

@@ -28,6 +28,10 @@ class ShingleSets:
 
     @staticmethod
     def concat(parts: Sequence["ShingleSets"], ids: np.ndarray | None = None) -> "ShingleSets":
+        """The sets of all parts in order; `ids` names them (by default the parts' own ids,
+        when every part has some)."""
+        if ids is None and parts and all(p.ids is not None for p in parts):
+            ids = np.concatenate([p.ids for p in parts])
         if not parts:
             return ShingleSets(np.empty(0, np.uint64), np.zeros(1, np.int64), ids)
         values = np.concatenate([p.values for p in parts])
@@ -60,6 +64,15 @@ class ShingleSets:
     def sizes(self, keys=None) -> np.ndarray:
         sizes = np.diff(self.offsets)
         return sizes if keys is None else sizes[self.rows(keys)]
+
+    def take(self, keys, ids: np.ndarray | None = None) -> "ShingleSets":
+        """The sets of the given ids (positions when the sets have no ids), named `ids`."""
+        rows = self.rows(keys)
+        starts, sizes = self.offsets[rows], np.diff(self.offsets)[rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        index = np.repeat(starts - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return ShingleSets(self.values[index], offsets, ids)
 
     def sample(self, rate: int) -> "ShingleSets":
         """The consistent 1-in-`rate` sample of every set (see `sample`)."""

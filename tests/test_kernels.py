@@ -17,6 +17,7 @@ def compiled(monkeypatch):
     """Route every batch, however small, through the kernels (`use` False: numpy)."""
     def route(use: bool):
         monkeypatch.setattr(kernels, "MIN_SHINGLES", 0 if use else 1 << 62)
+        monkeypatch.setattr(kernels, "MIN_LOADED", 0 if use else 1 << 62)
     return route
 
 

@@ -9,12 +9,13 @@ import pyarrow.parquet as pq
 import dedupe
 from dedupe.candidates import containment, jaccard
 from dedupe.config import Config
+from dedupe import corpus as corpus_module
 from dedupe.corpus import build
-from dedupe.matching import match_documents, match_segments
+from dedupe.matching import match_documents, match_segments, segment_sets
 from dedupe.model import Document
 from dedupe.sketch import word_shingle_sets
 from dedupe.store import DocumentStore, DocumentWriter
-from tests.conftest import write_articles
+from tests.conftest import RAW, write_articles
 
 BASE = ("The finance minister said on Tuesday that the budget would include new spending on "
         "schools and hospitals across the country next year while opposition leaders argued the "
@@ -214,3 +215,22 @@ def test_identical_articles_form_one_document_cluster_with_equal_shingles(tmp_pa
     m = match_documents(_corpus(tmp_path, docs), Config())
     assert m.cluster.tolist() == [0, 0, 2]
     assert np.array_equal(m.sets[0], m.sets[1]) and m.similarity(0, 1) == 1.0
+
+
+def test_passage_sets_are_sampled_alike_whatever_the_batches(tmp_path, monkeypatch):
+    # More passages than the limit: the switch to the sample happens after a different number
+    # of batches, but the sets kept are the same, and equal the sampled exact sets.
+    monkeypatch.setattr(corpus_module, "CONTAINMENT_SAMPLE_FROM", 40)
+    docs = [Document(doc_id=p.name, source=p.name, title="", text=p.read_text("utf-8"))
+            for p in sorted(RAW.glob("*.txt"))]
+    one = _corpus(tmp_path, docs, config=Config(batch_docs=1))
+    all_ = _corpus(tmp_path, docs, config=Config(batch_docs=1000))
+    assert one.passage_rate == all_.passage_rate == corpus_module.CONTAINMENT_SAMPLE_RATE
+    assert len(one.passages) > 40
+    for field in ("values", "offsets", "ids"):
+        assert np.array_equal(getattr(one.passages, field), getattr(all_.passages, field))
+    uids = np.flatnonzero(one.key_words[: one.n_texts] >= Config().min_containment_words)
+    assert np.array_equal(one.passages.ids, uids)
+    exact = segment_sets(one, uids, Config()).sample(corpus_module.CONTAINMENT_SAMPLE_RATE)
+    assert np.array_equal(one.passages.values, exact.values)
+    assert np.array_equal(one.passages.offsets, exact.offsets)
