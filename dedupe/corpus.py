@@ -52,6 +52,8 @@ class Corpus:
     """Per occurrence: segment index within its document (int32)."""
     occ_uid: np.ndarray
     """Per occurrence: uid of its match key (int64)."""
+    occ_start: np.ndarray
+    """Per occurrence: where the original segment text starts in its document's text (int32)."""
     occ_len: np.ndarray
     """Per occurrence: length of the original segment text in characters (int32)."""
     doc_offsets: np.ndarray
@@ -91,7 +93,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     key_words: list[np.ndarray] = []
     key_template: list[np.ndarray] = []
     extensions: set[tuple[int, int]] = set()
-    occ_doc, occ_uid, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], []
+    occ_doc, occ_uid, occ_start, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], [], []
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
@@ -112,6 +114,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
             extensions.add((min(ua, ub), max(ua, ub)))
         occ_uid.append(np.array([uid_of[h] for h in batch.seg_key.tolist()], dtype=np.int64))
         occ_doc.append(batch.seg_doc.astype(np.int32) + first_doc)
+        occ_start.append(batch.seg_start)
         occ_len.append(batch.seg_end - batch.seg_start)
         counts.append(np.bincount(batch.seg_doc, minlength=len(batch.doc_sigs)))
         doc_sigs.append(batch.doc_sigs)
@@ -152,7 +155,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         key_template=_cat(key_template, np.uint64),
         extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
-        occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
+        occ_start=_cat(occ_start, np.int32), occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
         doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
         doc_sample=ShingleSets.concat(doc_sample), doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
         doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),

@@ -75,7 +75,7 @@ def clean(stage: str | Path, config: Config) -> Report:
     doc_matches, seg_matches = _match(corpus, config)
     doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
     decisions = decide(corpus, seg_matches, doc_matches, config, doc_ids)
-    write_outputs(stage, corpus, decisions, doc_ids, config.segmentation)
+    write_outputs(stage, corpus, decisions, doc_ids)
     report = Report.build(corpus, decisions, skips)
     (stage / "report.json").write_text(report.to_json(), encoding="utf-8")
     (stage / "report.md").write_text(report.to_markdown(), encoding="utf-8")

@@ -63,11 +63,16 @@ class DocumentStore:
 
     def iter_batches(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, dict]]:
         """Yield (first document index, column dict) per row group, in document order."""
+        for first, table in self.iter_tables(columns):
+            yield first, table.to_pydict()
+
+    def iter_tables(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, pa.Table]]:
+        """Yield (first document index, Arrow table) per row group, in document order."""
         first = 0
         for g in range(self._file.num_row_groups):
-            data = self._file.read_row_group(g, columns=list(columns)).to_pydict()
-            yield first, data
-            first += len(next(iter(data.values())))
+            table = self._file.read_row_group(g, columns=list(columns))
+            yield first, table
+            first += table.num_rows
 
     def texts(self, indices: Sequence[int]) -> dict[int, str]:
         """Texts of the given document indices (reads only the row groups that hold them)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -21,7 +22,6 @@ import numpy as np
 
 from .corpus import Corpus
 from .policy import ROLES, ClusterRow, Decisions
-from .segment import spans
 
 DOCUMENTS_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -87,88 +87,139 @@ def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> 
 
 class RowGroupWriter:
     """A Parquet writer that cuts row groups every `rows` rows, whatever the caller's batches,
-    so the file's bytes do not depend on how the pipeline was batched."""
+    so the file's bytes do not depend on how the pipeline was batched.
+
+    Row groups are compressed and written in a background thread (one at a time, in order)
+    while the caller builds the next rows: pyarrow releases the GIL for that work."""
 
     def __init__(self, path: Path, schema: pa.Schema, rows: int) -> None:
         self._writer = pq.ParquetWriter(path, schema, compression="zstd")
         self._schema = schema
         self._rows = rows
-        self._buffer: dict[str, list] = {name: [] for name in schema.names}
+        self._tables: list[pa.Table] = []
+        self._count = 0
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
+        self._pending: Future | None = None
 
-    def add(self, columns: dict[str, list]) -> None:
-        for name in self._schema.names:
-            self._buffer[name].extend(columns[name])
-        while len(self._buffer[self._schema.names[0]]) >= self._rows:
+    def add(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self._count += table.num_rows
+        while self._count >= self._rows:
             self._flush(self._rows)
 
     def _flush(self, n: int) -> None:
-        head = {name: values[:n] for name, values in self._buffer.items()}
-        self._buffer = {name: values[n:] for name, values in self._buffer.items()}
-        self._writer.write_table(pa.Table.from_pydict(head, schema=self._schema))
+        rows = pa.concat_tables(self._tables)
+        head, rest = rows.slice(0, n), rows.slice(n)
+        self._tables, self._count = ([rest] if rest.num_rows else []), rest.num_rows
+        self._wait()  # at most one row group in flight: memory stays bounded
+        # One chunk per column: how the caller's batches were cut must not show in the pages.
+        self._pending = self._thread.submit(self._writer.write_table, head.combine_chunks())
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a failed write here
 
     def close(self) -> None:
-        remaining = len(self._buffer[self._schema.names[0]])
-        if remaining:
-            self._flush(remaining)
-        self._writer.close()
+        try:
+            if self._count:
+                self._flush(self._count)
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            self._writer.close()
 
 
-def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str], mode: str) -> None:
-    """Stream the staged documents once and write the three tables into `stage`."""
+def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str]) -> None:
+    """Stream the staged documents once and write the three tables into `stage`.
+
+    Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
+    null); only the texts are sliced in Python."""
     docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, 4096)
     segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, 65536)
-    rep_segments: dict[int, list[tuple[int, ClusterRow]]] = {}
-    rep_titles: dict[int, list[ClusterRow]] = {}
+    ids = pa.array(doc_ids, pa.string())
+    cluster_ids = pa.array([c.cluster_id for c in dec.clusters], pa.string())
+    roles = pa.array([r.value for r in ROLES], pa.string())
+    rep_segments: dict[int, list[ClusterRow]] = {}  # occurrence -> clusters it represents
+    rep_titles: dict[int, list[ClusterRow]] = {}  # document -> clusters it represents
     for row in dec.clusters:
         if row.rep_segment is None:
             rep_titles.setdefault(row.rep_doc, []).append(row)
         else:
-            rep_segments.setdefault(row.rep_doc, []).append((row.rep_segment, row))
-    kept_doc_ids = _ids_or_none(dec.kept_doc, doc_ids)
-    cluster_ids = [c.cluster_id for c in dec.clusters]
+            rep_segments.setdefault(int(corpus.doc_offsets[row.rep_doc]) + row.rep_segment, []).append(row)
+    reps = np.array(sorted(rep_segments), dtype=np.int64)
 
-    for first, data in corpus.docs.iter_batches(("doc_id", "source", "title", "text")):
-        doc_cols: dict[str, list] = {name: [] for name in DOCUMENTS_SCHEMA.names}
-        seg_cols: dict[str, list] = {name: [] for name in SEGMENTS_SCHEMA.names}
-        for k, text in enumerate(data["text"]):
-            d = first + k
-            lo, hi = int(corpus.doc_offsets[d]), int(corpus.doc_offsets[d + 1])
-            spans_ = list(spans(text, mode))
-            assert len(spans_) == hi - lo, "segmentation changed between passes"
-            kept = dec.kept[lo:hi].tolist()
-            seg_texts = [text[a:b] for a, b in spans_]
-            for seg_index, row in rep_segments.get(d, []):
-                row.text = seg_texts[seg_index]
+    for first, table in corpus.docs.iter_tables(("doc_id", "source", "title", "text")):
+        last = first + table.num_rows
+        lo, hi = int(corpus.doc_offsets[first]), int(corpus.doc_offsets[last])
+        texts = table.column("text").to_pylist()
+        seg_doc = corpus.occ_doc[lo:hi] - first
+        starts, kept = corpus.occ_start[lo:hi], dec.kept[lo:hi]
+        ends = starts + corpus.occ_len[lo:hi]
+        seg_texts = [texts[d][a:b] for d, a, b in zip(seg_doc.tolist(), starts.tolist(), ends.tolist())]
+        for occ in reps[np.searchsorted(reps, lo): np.searchsorted(reps, hi)].tolist():
+            for row in rep_segments[occ]:
+                row.text = seg_texts[occ - lo]
+        titles = table.column("title")
+        for d in range(first, last):
             for row in rep_titles.get(d, []):
-                row.text = data["title"][k]
-            doc_cols["doc_id"].append(data["doc_id"][k])
-            doc_cols["source"].append(data["source"][k])
-            doc_cols["title"].append(data["title"][k])
-            doc_cols["text"].append(cleaned_text(text, spans_, kept))
-            doc_cols["doc_cluster_id"].append(_at(cluster_ids, dec.doc_cluster[d]))
-            doc_cols["kept"].append(bool(dec.doc_kept[d]))
-            doc_cols["duplicate_of"].append(_at(doc_ids, dec.duplicate_of[d]))
-            doc_cols["similarity"].append(_float(dec.doc_similarity[d]))
-            doc_cols["n_segments"].append(hi - lo)
-            doc_cols["segments_removed"].append(kept.count(False))
-            doc_cols["chars_removed"].append(sum(len(t) for t, k_ in zip(seg_texts, kept) if not k_))
-            seg_cols["doc_id"].extend([data["doc_id"][k]] * (hi - lo))
-            seg_cols["segment"].extend(range(hi - lo))
-            seg_cols["start"].extend(a for a, _ in spans_)
-            seg_cols["end"].extend(b for _, b in spans_)
-            seg_cols["text"].extend(seg_texts)
-        lo, hi = int(corpus.doc_offsets[first]), int(corpus.doc_offsets[first + len(data["text"])])
-        seg_cols["cluster_id"] = [_at(cluster_ids, c) for c in dec.cluster[lo:hi].tolist()]
-        seg_cols["role"] = [ROLES[r].value for r in dec.role[lo:hi].tolist()]
-        seg_cols["kept"] = dec.kept[lo:hi].tolist()
-        seg_cols["kept_doc_id"] = kept_doc_ids[lo:hi]
-        seg_cols["kept_segment"] = [None if v < 0 else v for v in dec.kept_seg[lo:hi].tolist()]
-        seg_cols["similarity"] = [_float(v) for v in dec.similarity[lo:hi].tolist()]
-        docs_out.add(doc_cols)
-        segs_out.add(seg_cols)
+                row.text = titles[d - first].as_py()
+
+        bounds = (corpus.doc_offsets[first: last + 1] - lo).tolist()
+        dropped = ~kept
+        segs_out.add(pa.Table.from_arrays([
+            table.column("doc_id").take(pa.array(seg_doc)),
+            pa.array(corpus.occ_seg[lo:hi]), pa.array(starts), pa.array(ends.astype(np.int32)),
+            pa.array(seg_texts, pa.string()),
+            _take(cluster_ids, dec.cluster[lo:hi]),
+            roles.take(pa.array(dec.role[lo:hi])),
+            pa.array(kept),
+            _take(ids, dec.kept_doc[lo:hi]),
+            pa.array(dec.kept_seg[lo:hi], mask=dec.kept_seg[lo:hi] < 0),
+            _floats(dec.similarity[lo:hi]),
+        ], schema=SEGMENTS_SCHEMA))
+        docs_out.add(pa.Table.from_arrays([
+            table.column("doc_id"), table.column("source"), titles,
+            pa.array(_cleaned_texts(texts, bounds, starts, ends, kept), pa.string()),
+            _take(cluster_ids, dec.doc_cluster[first:last]),
+            pa.array(dec.doc_kept[first:last]),
+            _take(ids, dec.duplicate_of[first:last]),
+            _floats(dec.doc_similarity[first:last]),
+            pa.array(np.diff(bounds).astype(np.int32)),
+            pa.array(np.bincount(seg_doc[dropped], minlength=last - first).astype(np.int32)),
+            pa.array(np.bincount(seg_doc[dropped], weights=corpus.occ_len[lo:hi][dropped],
+                                 minlength=last - first).astype(np.int64)),
+        ], schema=DOCUMENTS_SCHEMA))
     docs_out.close()
     segs_out.close()
     write_table(clusters_table(dec.clusters, doc_ids), stage / "clusters.parquet")
+
+
+def _cleaned_texts(texts: list[str], bounds: list[int], starts: np.ndarray, ends: np.ndarray,
+                   kept: np.ndarray) -> list[str]:
+    """`cleaned_text` of each document of a batch; segments of document k are
+    bounds[k]:bounds[k+1] of the batch's segment arrays."""
+    dropped_docs = set(np.unique(np.searchsorted(bounds, np.flatnonzero(~kept), side="right") - 1).tolist())
+    starts_l, ends_l, kept_l = starts.tolist(), ends.tolist(), kept.tolist()
+    out = []
+    for k, text in enumerate(texts):
+        a, b = bounds[k], bounds[k + 1]
+        if a == b:
+            out.append("")
+        elif k not in dropped_docs:  # every segment kept: the text from the first to the last
+            out.append(text[starts_l[a]:ends_l[b - 1]])
+        else:
+            out.append(cleaned_text(text, list(zip(starts_l[a:b], ends_l[a:b])), kept_l[a:b]))
+    return out
+
+
+def _take(values: pa.Array, index: np.ndarray) -> pa.Array:
+    """values[index], null where index is -1."""
+    return values.take(pa.array(index, mask=index < 0))
+
+
+def _floats(values: np.ndarray) -> pa.Array:
+    return pa.array([_float(v) for v in values.tolist()], pa.float64())
 
 
 def clusters_table(rows: list[ClusterRow], doc_ids: list[str]) -> pa.Table:
@@ -184,16 +235,8 @@ def clusters_table(rows: list[ClusterRow], doc_ids: list[str]) -> pa.Table:
     }, schema=CLUSTERS_SCHEMA)
 
 
-def _at(values: list[str], index: int) -> str | None:
-    return None if index < 0 else values[index]
-
-
 def _float(value: float) -> float | None:
     return None if value != value else round(value, 6)  # NaN -> null
-
-
-def _ids_or_none(indices: np.ndarray, doc_ids: list[str]) -> list[str | None]:
-    return [None if i < 0 else doc_ids[i] for i in indices.tolist()]
 
 
 def write_table(table: pa.Table, path: Path) -> None:
