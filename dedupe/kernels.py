@@ -120,6 +120,58 @@ def _build_kernels():
         return o
 
     @jit
+    def ascii_words(buf, offsets, out, counts):
+        """`normalize.words` of each lower-cased ASCII text buf[offsets[s]:offsets[s+1]]: runs
+        of [a-z0-9_], and a dotted abbreviation (letter, then "." + letter at least once, not
+        followed by a word character) as one word without its dots; written joined by single
+        spaces, texts separated by newlines. counts[s] = words of text s. Returns the bytes
+        written. (Character classes are spelled out: a jitted helper would be a closure
+        variable, which numba's cache cannot key on.)"""
+        word = np.zeros(256, dtype=np.bool_)
+        letter = np.zeros(256, dtype=np.bool_)
+        for ch in range(256):
+            letter[ch] = (65 <= ch <= 90) or (97 <= ch <= 122)
+            word[ch] = letter[ch] or (48 <= ch <= 57) or ch == 95
+        o = 0
+        for s in range(offsets.shape[0] - 1):
+            if s > 0:
+                out[o] = 10
+                o += 1
+            p, hi = offsets[s], offsets[s + 1]
+            c = 0
+            while p < hi:
+                if not word[buf[p]]:
+                    p += 1
+                    continue
+                if c > 0:
+                    out[o] = 32
+                    o += 1
+                c += 1
+                k = 0
+                q = p + 1
+                if letter[buf[p]]:
+                    while q + 1 < hi and buf[q] == 46 and letter[buf[q + 1]]:
+                        k += 1
+                        q += 2
+                    if k > 0 and q < hi and word[buf[q]]:
+                        k -= 1  # the regex backtracks one repetition: a "." follows instead
+                        q -= 2
+                if k > 0:
+                    for j in range(k + 1):
+                        ch = buf[p + 2 * j]
+                        out[o] = ch + 32 if ch <= 90 else ch
+                        o += 1
+                    p = q
+                else:
+                    while p < hi and word[buf[p]]:
+                        ch = buf[p]
+                        out[o] = ch + 32 if 65 <= ch <= 90 else ch
+                        o += 1
+                        p += 1
+            counts[s] = c
+        return o
+
+    @jit
     def unique_rows(values, offsets, out, out_offsets):
         """`sketch.unique_per_set`: each row sorted and deduplicated, rows kept in place."""
         o = 0
@@ -227,7 +279,7 @@ def _build_kernels():
                 counter[x] = 0
         return out_q[:m], out_x[:m]
 
-    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries, char_shingles
+    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries, char_shingles, ascii_words
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -244,6 +296,15 @@ def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.
     out_offsets = np.empty_like(offsets)
     used = _kernels()[6](buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
     return out[:used].copy(), out_offsets
+
+
+def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
+    """(the words of each text joined by spaces, texts joined by newlines; words per text)."""
+    n = len(offsets) - 1
+    out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
+    counts = np.zeros(n, dtype=np.int64)
+    used = _kernels()[7](buf, offsets, out, counts)
+    return out[:used].tobytes().decode("ascii"), counts
 
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:

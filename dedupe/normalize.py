@@ -13,6 +13,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from typing import Sequence
+
+import numpy as np
 
 _FOLDS = tuple(
     [(c, "'") for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4"]
@@ -47,6 +50,11 @@ _DOT_LETTER = re.compile(r"\.[^\W\d_]")
 def normalize(text: str) -> str:
     """Return `text` folded for matching: NFKC, entities decoded, quotes/dashes folded,
     zero-width characters dropped, whitespace collapsed, case folded."""
+    return " ".join(_fold_forms(text).split()).casefold()
+
+
+def _fold_forms(text: str) -> str:
+    """`normalize` up to the whitespace and case steps."""
     if "&" in text:
         text = html.unescape(text)
     if text.isascii():
@@ -57,7 +65,7 @@ def normalize(text: str) -> str:
         # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033"
         # to two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
         text = _fold(unicodedata.normalize("NFKC", _fold(text)))
-    return " ".join(text.split()).casefold()
+    return text
 
 
 def words(normalized: str) -> list[str]:
@@ -86,6 +94,36 @@ def key_and_words(text: str) -> tuple[str, list[str]]:
     norm = normalize(text)
     tokens = words(norm)
     return (" ".join(tokens) if tokens else norm), tokens
+
+
+def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
+    """`key_and_words` of many texts at once: (keys, word counts); a key's words are
+    key.split(" ") when its count is not 0.
+
+    Texts that are ASCII once their forms are folded (most news text) are tokenised in one
+    compiled pass over the batch (`kernels.ascii_words`, the same words as `words`); the rest,
+    and every text when the kernels are not in use, go through `key_and_words`.
+    """
+    from . import kernels
+
+    if not kernels.use_for(sum(map(len, texts))):
+        pairs = [key_and_words(t) for t in texts]
+        return [k for k, _ in pairs], [len(w) for _, w in pairs]
+    plain = [t if t.isascii() and "&" not in t and "`" not in t else _fold_forms(t) for t in texts]
+    fast = [i for i, t in enumerate(plain) if t.isascii()]
+    keys: list[str] = [""] * len(texts)
+    counts = [0] * len(texts)
+    if fast:
+        joined = "".join([plain[i] for i in fast])
+        offsets = np.zeros(len(fast) + 1, dtype=np.int64)
+        np.cumsum([len(plain[i]) for i in fast], out=offsets[1:])
+        words_of, n_words = kernels.ascii_words(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets)
+        for i, key, n in zip(fast, words_of.split("\n"), n_words.tolist()):
+            keys[i], counts[i] = (key, n) if n else (normalize(texts[i]), 0)
+    for i in sorted(set(range(len(texts))) - set(fast)):
+        key, tokens = key_and_words(texts[i])
+        keys[i], counts[i] = key, len(tokens)
+    return keys, counts
 
 
 def match_key(text: str) -> str:

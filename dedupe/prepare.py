@@ -16,7 +16,7 @@ import numpy as np
 import xxhash
 
 from .nearcopy import article_links
-from .normalize import key_and_words
+from .normalize import match_keys
 from .segment import spans
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .templates import template_key
@@ -59,46 +59,52 @@ def key_hash(key: str) -> int:
     return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
 
 
-def keyed_segments(text: str, mode: str) -> Iterator[tuple[int, int, str, list[str]]]:
-    """(start, end, match key, words) of each segment of an article."""
-    for start, end in spans(text, mode):
-        yield (start, end, *key_and_words(text[start:end]))
+def keyed_segments(text: str, mode: str) -> list[tuple[int, int, str, int]]:
+    """(start, end, match key, word count) of each segment of an article."""
+    bounds = list(spans(text, mode))
+    keys, counts = match_keys([text[a:b] for a, b in bounds])
+    return [(a, b, key, n) for (a, b), key, n in zip(bounds, keys, counts)]
 
 
 def doc_match_text(text: str, mode: str) -> str:
     """The words of a whole article joined by spaces: what document shingles are taken from."""
-    return " ".join(w for _, _, _, tokens in keyed_segments(text, mode) for w in tokens)
+    return " ".join(key for _, _, key, n in keyed_segments(text, mode) if n)
 
 
 def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
     mode = settings["segmentation"]
     num_perm, seed = settings["num_perm"], settings["seed"]
-    seg_doc, seg_start, seg_end, seg_words, seg_key = [], [], [], [], []
-    first: dict[str, int] = {}  # key -> its hash, in first-seen order
-    key_words: list[int] = []
-    key_template: list[int] = []
-    extensions: list[tuple[str, str]] = []
-    doc_texts: list[str] = []
     max_template_words = settings["boilerplate_max_words"]
+    seg_doc, seg_start, seg_end = [], [], []
     for d, text in enumerate(texts):
-        doc_words: list[str] = []
-        article: list[tuple[str, list[str]]] = []  # (key, words): repeats nearcopy.py finds
-        for start, end, key, tokens in keyed_segments(text, mode):
-            doc_words.extend(tokens)
-            h = first.get(key)
-            if h is None:
-                h = first[key] = key_hash(key)
-                key_words.append(len(tokens))
-                key_template.append(template_key(text[start:end]) if len(tokens) <= max_template_words else 0)
-            if tokens:
-                article.append((key, tokens))
+        for start, end in spans(text, mode):
             seg_doc.append(d)
             seg_start.append(start)
             seg_end.append(end)
-            seg_words.append(len(tokens))
-            seg_key.append(h)
-        extensions.extend(article_links(article))
-        doc_texts.append(" ".join(doc_words))
+    seg_texts = [texts[d][a:b] for d, a, b in zip(seg_doc, seg_start, seg_end)]
+    seg_keys, seg_words = match_keys(seg_texts)  # the whole batch in one call: see match_keys
+
+    first: dict[str, int] = {}  # key -> its hash, in first-seen order
+    key_words: list[int] = []
+    key_template: list[int] = []
+    seg_key: list[int] = []
+    for key, n, text in zip(seg_keys, seg_words, seg_texts):
+        h = first.get(key)
+        if h is None:
+            h = first[key] = key_hash(key)
+            key_words.append(n)
+            key_template.append(template_key(text) if n <= max_template_words else 0)
+        seg_key.append(h)
+
+    extensions: list[tuple[str, str]] = []
+    doc_texts: list[str] = []
+    doc_bounds = np.searchsorted(np.array(seg_doc, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
+    for d in range(len(texts)):
+        lo, hi = doc_bounds[d], doc_bounds[d + 1]
+        article = [(key, key.split(" ")) for key, n in zip(seg_keys[lo:hi], seg_words[lo:hi]) if n]
+        extensions.extend(article_links(article))  # repeats nearcopy.py finds
+        doc_texts.append(" ".join(key for key, _ in article))
+
     keys = list(first)
     key_sets, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
                                            settings["shingle_size"], num_perm, seed, sets=True)

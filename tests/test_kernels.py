@@ -5,9 +5,11 @@ import pytest
 
 from dedupe import kernels
 from dedupe.shingles import char_shingle_hashes, char_tokens, sample_mask, shingle_hashes
+from dedupe.normalize import key_and_words, match_keys
+from dedupe.segment import spans
 from dedupe.signatures import minhash_batch
 from dedupe.sketch import ShingleSets, unique_per_set
-from tests.conftest import RAW
+from tests.conftest import RAW, SHARED
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 
@@ -127,3 +129,23 @@ def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
     got = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
     assert len(expected) > 0
     assert np.array_equal(got, expected)
+
+
+TRICKY = ["U.S. House", "a.b.cd", "ab.c.d", "x1.a.b", "e.g.", "e.g.x", "A.B.C", "a.", ".a", "a_b.c_d",
+          "J.R.R. Tolkien", "i.e., www.bbc.co.uk", "3.5m", "a.1", "1.a.b", "Z.z.Z9", "___", "|", "***",
+          "", "&amp; and &nbsp;", "`quoted`", "it\u2019s U.S.", "caf\u00e9 au lait", "\u00bd cup",
+          "Tab\tand\x1cseparators", "CAPS.LOCK.ON NOW"]
+
+
+def test_match_keys_in_one_compiled_pass_equal_key_and_words(compiled):
+    texts = list(TRICKY)
+    files = sorted(RAW.glob("*.txt")) + sorted((SHARED / "corpora" / "multinews-dev").glob("story-0*/*.txt"))
+    for f in files:
+        text = f.read_text("utf-8")
+        texts += [text[a:b] for a, b in spans(text, "line")]
+    expected = [(k, len(w)) for k, w in map(key_and_words, texts)]
+    compiled(True)
+    keys, counts = match_keys(texts)
+    assert list(zip(keys, counts)) == expected
+    compiled(False)
+    assert match_keys(texts) == (keys, counts)
