@@ -119,8 +119,10 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         return
     order = interesting[np.argsort(occ_cluster[interesting], kind="stable")]
     bounds = np.flatnonzero(np.r_[True, occ_cluster[order][1:] != occ_cluster[order][:-1], True])
-    doc_group = docs.cluster
+    doc_group = docs.cluster.tolist()
     uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
+    group_list = occ_group.tolist()
+    words_list = corpus.key_words.tolist()
     flagged = (known | frequent).tolist()  # either makes the whole group boilerplate
 
     to_rep: list[int] = []  # occurrences whose similarity to their cluster's representative
@@ -129,13 +131,14 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
         groups: dict[int, list[int]] = defaultdict(list)
         for i in members:
-            groups[int(occ_group[i])].append(i)
-        boiler = {g: _is_boilerplate(occ, flagged, corpus, doc_group, doc_list, uid_list, config)
+            groups[group_list[i]].append(i)
+        boiler = {g: _is_boilerplate(occ, flagged, doc_group, doc_list, uid_list, words_list, config)
                   for g, occ in groups.items()}
         cluster_docs = {doc_list[i] for i in members}
         shared = len(cluster_docs) >= 2
 
         firsts: list[int] = []
+        repeats: set[int] = set()
         for g, occ in groups.items():
             if boiler[g]:
                 dec.role[occ] = BOILERPLATE
@@ -156,6 +159,7 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
                 dec.kept[i] = config.repeat_action == "keep"
                 dec.kept_doc[i], dec.kept_seg[i] = d, seg_list[f]
                 dec.similarity[i] = seg.similarity(uid_list[i], uid_list[f])
+                repeats.add(i)
         firsts.sort()
         kept_members = [i for i in members if dec.kept[i]]
         rep = firsts[0] if firsts else (kept_members[0] if kept_members else members[0])
@@ -164,7 +168,7 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
             if shared and config.shared_action == "drop" and doc_list[i] != doc_list[rep]:
                 dec.kept[i] = False
                 dec.kept_doc[i], dec.kept_seg[i] = doc_list[rep], seg_list[rep]
-        unset = [i for i in members if np.isnan(dec.similarity[i])]
+        unset = [i for i in members if i not in repeats]  # the others' similarity is set
         to_rep.extend(unset)
         rep_uid.extend([uid_list[rep]] * len(unset))
         kind = Kind.BOILERPLATE if any(boiler.values()) else (Kind.SHARED if shared else Kind.REPEAT)
@@ -180,17 +184,17 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         dec.similarity[occ] = sim
 
 
-def _is_boilerplate(occ: list[int], flagged: list[bool], corpus: Corpus, doc_group: np.ndarray,
-                    doc_list: list[int], uid_list: list[int], config: Config) -> bool:
+def _is_boilerplate(occ: list[int], flagged: list[bool], doc_group: list[int], doc_list: list[int],
+                    uid_list: list[int], words_list: list[int], config: Config) -> bool:
     """flagged: per occurrence, a known line or a frequent template."""
     if any(flagged[i] for i in occ):
         return True
     if len(occ) < config.boilerplate_min_docs:
         return False
-    unrelated = {int(doc_group[doc_list[i]]) for i in occ}
+    unrelated = {doc_group[doc_list[i]] for i in occ}
     if len(unrelated) < config.boilerplate_min_docs:
         return False
-    return max(int(corpus.key_words[uid_list[i]]) for i in occ) <= config.boilerplate_max_words
+    return max(words_list[uid_list[i]] for i in occ) <= config.boilerplate_max_words
 
 
 def _frequent_templates(corpus: Corpus, doc_group: np.ndarray, config: Config) -> np.ndarray:
