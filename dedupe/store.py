@@ -1,5 +1,7 @@
 """On-disk stores in the staging directory, so memory does not grow with the text.
 
+- `RowGroupWriter`: a Parquet file written in fixed-size row groups in a background thread
+  (the staged articles and the output tables).
 - `DocumentStore`: the staged articles (Parquet, fixed-size row groups): streamed in order for
   the passes over the corpus, or read by index.
 - `TextStore`: the distinct match keys in uid order (Arrow IPC, read back by record batch).
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import mmap
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -24,12 +27,57 @@ DOCUMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
                              ("title", pa.string()), ("text", pa.string())])
 
 
+class RowGroupWriter:
+    """A Parquet writer that cuts row groups every `rows` rows, whatever the caller's batches,
+    so the file's bytes do not depend on how the pipeline was batched.
+
+    Row groups are compressed and written in a background thread (one at a time, in order)
+    while the caller builds the next rows: pyarrow releases the GIL for that work."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int, compression: str = "snappy") -> None:
+        self._writer = pq.ParquetWriter(path, schema, compression=compression)
+        self._schema = schema
+        self._rows = rows
+        self._tables: list[pa.Table] = []
+        self._count = 0
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
+        self._pending: Future | None = None
+
+    def add(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self._count += table.num_rows
+        while self._count >= self._rows:
+            self._flush(self._rows)
+
+    def _flush(self, n: int) -> None:
+        rows = pa.concat_tables(self._tables)
+        head, rest = rows.slice(0, n), rows.slice(n)
+        self._tables, self._count = ([rest] if rest.num_rows else []), rest.num_rows
+        self._wait()  # at most one row group in flight: memory stays bounded
+        # One chunk per column: how the caller's batches were cut must not show in the pages.
+        self._pending = self._thread.submit(self._writer.write_table, head.combine_chunks())
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a failed write here
+
+    def close(self) -> None:
+        try:
+            if self._count:
+                self._flush(self._count)
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            self._writer.close()
+
+
 class DocumentWriter:
     """Appends documents to the staged Parquet file, one row group per `batch_docs` documents:
     the unit of work of the later passes."""
 
     def __init__(self, path: Path, batch_docs: int) -> None:
-        self._writer = pq.ParquetWriter(path, DOCUMENT_SCHEMA)
+        self._writer = RowGroupWriter(path, DOCUMENT_SCHEMA, batch_docs)
         self._buffer: list[Document] = []
         self._batch = batch_docs
         self.count = 0
@@ -43,7 +91,7 @@ class DocumentWriter:
     def _flush(self) -> None:
         if self._buffer:
             cols = {name: [getattr(d, name) for d in self._buffer] for name in DOCUMENT_SCHEMA.names}
-            self._writer.write_table(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA))
+            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA))
             self._buffer = []
 
     def close(self) -> None:

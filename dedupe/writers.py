@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from .corpus import Corpus
 from .policy import ROLES, ClusterRow, Decisions
+from .store import RowGroupWriter
 
 DOCUMENTS_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -85,58 +85,13 @@ def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> 
     return "".join(parts)
 
 
-class RowGroupWriter:
-    """A Parquet writer that cuts row groups every `rows` rows, whatever the caller's batches,
-    so the file's bytes do not depend on how the pipeline was batched.
-
-    Row groups are compressed and written in a background thread (one at a time, in order)
-    while the caller builds the next rows: pyarrow releases the GIL for that work."""
-
-    def __init__(self, path: Path, schema: pa.Schema, rows: int) -> None:
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
-        self._schema = schema
-        self._rows = rows
-        self._tables: list[pa.Table] = []
-        self._count = 0
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
-        self._pending: Future | None = None
-
-    def add(self, table: pa.Table) -> None:
-        self._tables.append(table)
-        self._count += table.num_rows
-        while self._count >= self._rows:
-            self._flush(self._rows)
-
-    def _flush(self, n: int) -> None:
-        rows = pa.concat_tables(self._tables)
-        head, rest = rows.slice(0, n), rows.slice(n)
-        self._tables, self._count = ([rest] if rest.num_rows else []), rest.num_rows
-        self._wait()  # at most one row group in flight: memory stays bounded
-        # One chunk per column: how the caller's batches were cut must not show in the pages.
-        self._pending = self._thread.submit(self._writer.write_table, head.combine_chunks())
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # re-raises a failed write here
-
-    def close(self) -> None:
-        try:
-            if self._count:
-                self._flush(self._count)
-            self._wait()
-        finally:
-            self._thread.shutdown()
-            self._writer.close()
-
-
 def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str]) -> None:
     """Stream the staged documents once and write the three tables into `stage`.
 
     Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
     null); only the texts are sliced in Python."""
-    docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, 4096)
-    segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, 65536)
+    docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, 4096, "zstd")
+    segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, 65536, "zstd")
     ids = pa.array(doc_ids, pa.string())
     cluster_ids = pa.array([c.cluster_id for c in dec.clusters], pa.string())
     roles = pa.array([r.value for r in ROLES], pa.string())
