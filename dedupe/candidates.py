@@ -12,7 +12,7 @@ To keep recall high for pairs just above the threshold, the LSH index is built f
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -83,7 +83,8 @@ def datasketch_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, se
 
 
 def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int = 1 << 16,
-               screen: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+               screen: Callable[[np.ndarray], np.ndarray] | None = None,
+               pass_bytes: int = 64 << 20) -> np.ndarray:
     """The pairs `MinHashLSH` with `b` bands of `r` rows would return, computed with numpy.
 
     For each band, the r hash values of every signature are combined into one 64-bit value
@@ -96,8 +97,8 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
     keys: list[np.ndarray] = []
     n = int(ids.max()) + 1
     # Bands are hashed a few at a time, reading the signature rows once per group of bands:
-    # fewer passes over a file-backed matrix, and at most ~64 MB of band values at a time.
-    per_pass = int(max(1, min(b, (64 << 20) // (8 * len(ids)))))
+    # fewer passes over a file-backed matrix, and at most `pass_bytes` of band values at a time.
+    per_pass = int(max(1, min(b, pass_bytes // (8 * len(ids)))))
     for first in range(0, b, per_pass):
         bands = range(first, min(b, first + per_pass))
         values = np.empty((len(bands), len(ids)), dtype=np.uint64)
@@ -111,15 +112,20 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
             sorted_values, owners = values[i][order], ids[order]
             starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
             sizes = np.diff(np.r_[starts, len(sorted_values)])
-            band_keys = _pairs_in_groups(owners, starts, sizes, n)
-            if screen is not None and band_keys:
-                # Pairs near the threshold collide in many bands: keep one running set.
-                found = np.unique(np.concatenate(band_keys))
+            if screen is None:
+                keys.extend(_pairs_in_groups(owners, starts, sizes, n))
+                continue
+            # Pairs near the threshold collide in many bands: keep one running set, and screen
+            # the band's pairs in bounded chunks (a band value shared by thousands of long
+            # articles would otherwise materialise millions of pairs at once).
+            kept = []
+            for band_keys in _pairs_in_groups(owners, starts, sizes, n):
+                found = np.unique(band_keys)
                 found = np.setdiff1d(found, keys[0], assume_unique=True) if keys else found
-                found = found[screen(np.stack([found // n, found % n], axis=1))]
+                kept.append(found[screen(np.stack([found // n, found % n], axis=1))])
+            if kept:
+                found = np.unique(np.concatenate(kept))
                 keys = [np.union1d(keys[0], found)] if keys else [found]
-            else:
-                keys.extend(band_keys)
     if not keys:
         return np.empty((0, 2), dtype=np.int64)
     pair_keys = np.unique(np.concatenate(keys))
@@ -127,16 +133,31 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
 
 
 def _pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n: int,
-                     max_size: int | None = None) -> list[np.ndarray]:
-    """Keys lo * n + hi (lo < hi) of every pair of owners inside each group of >= 2."""
-    out = []
+                     max_size: int | None = None, limit: int = 1 << 22) -> Iterator[np.ndarray]:
+    """Keys lo * n + hi (lo < hi) of every pair of owners inside each group of >= 2, in
+    chunks of about `limit` pairs (a group with more pairs than that comes row by row)."""
     ok = sizes >= 2 if max_size is None else (sizes >= 2) & (sizes <= max_size)
-    for k in np.unique(sizes[ok]):
-        block = owners[starts[sizes == k][:, None] + np.arange(k)]
-        a, c = np.triu_indices(int(k), 1)
-        lo, hi = np.minimum(block[:, a], block[:, c]).ravel(), np.maximum(block[:, a], block[:, c]).ravel()
-        out.append(lo * n + hi)
-    return out
+    for k in np.unique(sizes[ok]).tolist():
+        group_starts = starts[sizes == k]
+        per_group = k * (k - 1) // 2
+        if per_group <= limit:
+            a, c = np.triu_indices(k, 1)
+            step = max(1, limit // per_group)
+            for g in range(0, len(group_starts), step):
+                block = owners[group_starts[g: g + step, None] + np.arange(k)]
+                lo, hi = np.minimum(block[:, a], block[:, c]).ravel(), np.maximum(block[:, a], block[:, c]).ravel()
+                yield lo * n + hi
+            continue
+        rows = max(1, limit // k)
+        for start in group_starts.tolist():
+            members = owners[start: start + k]
+            for i0 in range(0, k - 1, rows):
+                first = np.arange(i0, min(k - 1, i0 + rows))  # pairs (i, j > i) of these rows
+                counts = k - 1 - first
+                i = np.repeat(first, counts)
+                j = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts) + i + 1
+                lo, hi = np.minimum(members[i], members[j]), np.maximum(members[i], members[j])
+                yield lo * n + hi
 
 
 _BAND_MULT = (np.random.RandomState(977).randint(0, 1 << 62, size=1024, dtype=np.uint64)
@@ -164,7 +185,7 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     df = np.diff(np.r_[starts, len(hashes)])
     n = int(owner.max()) + 1
-    keys = _pairs_in_groups(owner, starts, df, n, max_size=max_df)
+    keys = list(_pairs_in_groups(owner, starts, df, n, max_size=max_df))
     if not keys:
         return np.empty((0, 2), dtype=np.int64)
     pair_keys, shared = np.unique(np.concatenate(keys), return_counts=True)
@@ -183,22 +204,28 @@ def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: fl
     """`overlap_pairs` by one inverted-index query per text (`kernels.containment_queries`):
     the same pairs, without materialising every co-occurring pair. `owner` must list each
     text's entries contiguously, in ascending id order (as `flatten` does)."""
-    change = np.r_[True, owner[1:] != owner[:-1]]  # owners are grouped: no sort needed
-    ids, row = owner[change], np.cumsum(change) - 1
+    # Positions and rows are int32 (fewer than 2**31 entries): at a million paragraphs these
+    # arrays are most of the run's peak memory.
+    change = np.empty(len(owner), dtype=bool)
+    change[0] = True
+    np.not_equal(owner[1:], owner[:-1], out=change[1:])  # owners are grouped: no sort needed
+    ids, row = owner[change], np.cumsum(change, dtype=np.int32) - 1
     row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
-    order = np.argsort(hashes, kind="stable")  # ties stay in ascending owner order
+    order = np.argsort(hashes, kind="stable").astype(np.int32)  # ties stay in ascending owner order
     sorted_pos = np.empty_like(order)
-    sorted_pos[order] = np.arange(len(order), dtype=np.int64)
+    sorted_pos[order] = np.arange(len(order), dtype=np.int32)
     sorted_hashes = hashes[order]
-    new_group = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]
+    new_group = np.empty(len(order), dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=new_group[1:])
     del sorted_hashes
     group_start = np.flatnonzero(new_group)
     group_size = np.diff(np.r_[group_start, len(order)])
-    group_of = np.cumsum(new_group) - 1
+    group_of = np.cumsum(new_group, dtype=np.int32) - 1
     del new_group
     owner_sorted = row[order]
-    del order
+    del order, row
     query_size = np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
     cut = max(0.0, min_share - LSH_MARGIN)
     q, x = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,

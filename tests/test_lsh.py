@@ -66,6 +66,10 @@ def test_band_pairs_equal_minhashlsh_pairs(signatures, threshold):
     got = band_pairs(signatures, ids, b, r, chunk=97)  # chunking must not matter
     assert len(expected) >= (1 if threshold >= 0.9 else 10)
     assert np.array_equal(got, expected)
+    # a screen that keeps everything, one band per pass: still the same pairs
+    screened = band_pairs(signatures, ids, b, r, chunk=97, screen=lambda p: np.ones(len(p), bool),
+                          pass_bytes=1)
+    assert np.array_equal(screened, expected)
 
 
 def test_auto_backend_switches_without_changing_pairs(signatures):
@@ -85,3 +89,20 @@ def test_overlap_pairs_counts_shared_shingles_exactly():
     assert pairs == {(0, 1), (1, 0)}  # 8/10 shared >= 0.8 - margin; 2/10 is not
     # a shingle in more texts than max_df is ignored: with max_df=1 nothing is shared
     assert len(overlap_pairs(hashes, owner, min_share=0.1, max_df=1)) == 0
+
+
+def test_pairs_in_groups_chunks_give_every_pair_once():
+    from dedupe.candidates import _pairs_in_groups
+
+    rng = np.random.RandomState(3)
+    sizes = np.array([1, 2, 3, 3, 7, 40, 2, 120])  # groups of sorted owners
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    owners = rng.permutation(int(sizes.sum())).astype(np.int64)
+    n = len(owners)
+    expected = sorted(min(a, b) * n + max(a, b)
+                      for s, k in zip(starts, sizes) for x in range(k) for y in range(x + 1, k)
+                      for a, b in [(owners[s + x], owners[s + y])])
+    for limit in (1 << 22, 50, 7, 1):  # one chunk; several groups a chunk; rows of big groups
+        chunks = list(_pairs_in_groups(owners, starts, sizes, n, limit=limit))
+        assert sorted(np.concatenate(chunks).tolist()) == expected
+        assert limit > 100 or max(len(c) for c in chunks) <= max(limit, 119)
