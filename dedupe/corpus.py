@@ -36,9 +36,8 @@ class Corpus:
     """(uids, num_perm) MinHash signatures of word shingles, memory-mapped."""
     passages: ShingleSets
     """Word shingle sets of the corpus texts of at least `min_containment_words` words (ids:
-    uids), the containment candidates: exact, or their consistent 1-in-`passage_rate` sample
-    when there are more than CONTAINMENT_SAMPLE_FROM."""
-    passage_rate: int
+    uids), the containment candidates: exact, or their consistent 1-in-CONTAINMENT_SAMPLE_RATE
+    sample when there are more than CONTAINMENT_SAMPLE_FROM."""
     key_template: np.ndarray
     """Template hash per uid (names and numbers masked; 0 when not a template), see templates.py."""
     extensions: np.ndarray
@@ -98,10 +97,11 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
     for batch in prepare_all(batches, settings, executor):
-        fresh = [i for i, h in enumerate(batch.key_hash.tolist()) if h not in uid_of]
+        hashes = batch.key_hash.tolist()
+        fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)
         for i in fresh:
-            uid_of[int(batch.key_hash[i])] = len(uid_of)
+            uid_of[hashes[i]] = len(uid_of)
         fresh_passages = np.intersect1d(batch.key_passages.ids, np.array(fresh, dtype=np.int64))
         passages.add(batch.key_passages.take(
             fresh_passages, ids=first_uid + np.searchsorted(fresh, fresh_passages)))
@@ -110,7 +110,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
         key_words.append(batch.key_words[fresh])
         key_template.append(batch.key_template[fresh])
         for a, b in batch.extensions:
-            ua, ub = uid_of[key_hash(a)], uid_of[key_hash(b)]
+            ua, ub = uid_of[a], uid_of[b]
             extensions.add((min(ua, ub), max(ua, ub)))
         occ_uid.append(np.array([uid_of[h] for h in batch.seg_key.tolist()], dtype=np.int64))
         occ_doc.append(batch.seg_doc.astype(np.int32) + first_doc)
@@ -151,7 +151,7 @@ def build(stage: Path, docs: DocumentStore, known: list[str], settings: dict,
     occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
     return Corpus(
         docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
-        key_sigs=sigs.array(), passages=passages.sets(), passage_rate=passages.rate, known_uids=np.array(known_uids, dtype=np.int64),
+        key_sigs=sigs.array(), passages=passages.sets(), known_uids=np.array(known_uids, dtype=np.int64),
         key_template=_cat(key_template, np.uint64),
         extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),

@@ -32,7 +32,7 @@ from .candidates import (DOC_LSH_MARGIN, LSH_MARGIN, NUMPY_LSH_FROM, containment
                          overlap_pairs)
 from .config import Config
 from .corpus import Corpus
-from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_text
+from .prepare import DOC_SIGNATURE_SAMPLE, doc_match_texts
 from .sketch import ShingleSets, char_shingle_sets, word_shingle_sets
 from .unionfind import UnionFind
 
@@ -184,7 +184,7 @@ def document_sets(corpus: Corpus, docs: np.ndarray, config: Config) -> ShingleSe
     for lo in range(0, len(docs), _CHUNK):
         chunk = docs[lo: lo + _CHUNK].tolist()
         texts = corpus.docs.texts(chunk)
-        match_texts = [doc_match_text(texts[d], config.segmentation) for d in chunk]
+        match_texts = doc_match_texts([texts[d] for d in chunk], config.segmentation)
         if config.doc_shingles == "char":
             sets, _ = char_shingle_sets(match_texts, config.doc_shingle_size, config.num_perm,
                                         config.seed, signatures=False, rate=DOC_SIGNATURE_SAMPLE)

@@ -50,7 +50,12 @@ _DOT_LETTER = re.compile(r"\.[^\W\d_]")
 def normalize(text: str) -> str:
     """Return `text` folded for matching: NFKC, entities decoded, quotes/dashes folded,
     zero-width characters dropped, whitespace collapsed, case folded."""
-    return " ".join(_fold_forms(text).split()).casefold()
+    return _collapse(_fold_forms(text))
+
+
+def _collapse(text: str) -> str:
+    """Whitespace runs to one space, ends trimmed, case folded: `normalize`'s last steps."""
+    return " ".join(text.split()).casefold()
 
 
 def _fold_forms(text: str) -> str:
@@ -91,7 +96,11 @@ def key_and_words(text: str) -> tuple[str, list[str]]:
         # without the collapse, which is most of normalize's cost on ASCII text.
         tokens = words(text.lower())
         return (" ".join(tokens) if tokens else normalize(text)), tokens
-    norm = normalize(text)
+    return _key_of(normalize(text))
+
+
+def _key_of(norm: str) -> tuple[str, list[str]]:
+    """(key, words) of a normalised text: the words joined by spaces, or the text itself."""
     tokens = words(norm)
     return (" ".join(tokens) if tokens else norm), tokens
 
@@ -101,8 +110,9 @@ def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     key.split(" ") when its count is not 0.
 
     Texts that are ASCII once their forms are folded (most news text) are tokenised in one
-    compiled pass over the batch (`kernels.ascii_words`, the same words as `words`); the rest,
-    and every text when the kernels are not in use, go through `key_and_words`.
+    compiled pass over the batch (`kernels.ascii_words`, the same words as `words`); the rest
+    are tokenised by `words` from their folded form, and every text by `key_and_words` when the
+    kernels are not in use.
     """
     from . import kernels
 
@@ -110,19 +120,22 @@ def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
         pairs = [key_and_words(t) for t in texts]
         return [k for k, _ in pairs], [len(w) for _, w in pairs]
     plain = [t if t.isascii() and "&" not in t and "`" not in t else _fold_forms(t) for t in texts]
-    fast = [i for i, t in enumerate(plain) if t.isascii()]
     keys: list[str] = [""] * len(texts)
     counts = [0] * len(texts)
+    fast = []
+    for i, t in enumerate(plain):
+        if t.isascii():
+            fast.append(i)
+        else:  # letters outside ASCII remain: the regex path, from the folded text
+            keys[i], tokens = _key_of(_collapse(t))
+            counts[i] = len(tokens)
     if fast:
         joined = "".join([plain[i] for i in fast])
         offsets = np.zeros(len(fast) + 1, dtype=np.int64)
         np.cumsum([len(plain[i]) for i in fast], out=offsets[1:])
         words_of, n_words = kernels.ascii_words(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets)
         for i, key, n in zip(fast, words_of.split("\n"), n_words.tolist()):
-            keys[i], counts[i] = (key, n) if n else (normalize(texts[i]), 0)
-    for i in sorted(set(range(len(texts))) - set(fast)):
-        key, tokens = key_and_words(texts[i])
-        keys[i], counts[i] = key, len(tokens)
+            keys[i], counts[i] = (key, n) if n else (_collapse(plain[i]), 0)
     return keys, counts
 
 

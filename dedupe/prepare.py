@@ -43,7 +43,7 @@ class PreparedBatch:
     key_passages: ShingleSets  # exact word shingle sets of the keys of at least
     # min_containment_words words (containment candidates); ids: positions in `keys`
     key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
-    extensions: list[tuple[str, str]]  # keys of segments of one article where one nearly
+    extensions: list[tuple[int, int]]  # key hashes of segments of one article where one nearly
     # repeats the other (nearcopy.py)
     # per document
     doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
@@ -59,50 +59,54 @@ def key_hash(key: str) -> int:
     return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
 
 
-def keyed_segments(text: str, mode: str) -> list[tuple[int, int, str, int]]:
-    """(start, end, match key, word count) of each segment of an article."""
-    bounds = list(spans(text, mode))
-    keys, counts = match_keys([text[a:b] for a, b in bounds])
-    return [(a, b, key, n) for (a, b), key, n in zip(bounds, keys, counts)]
-
-
-def doc_match_text(text: str, mode: str) -> str:
-    """The words of a whole article joined by spaces: what document shingles are taken from."""
-    return " ".join(key for _, _, key, n in keyed_segments(text, mode) if n)
-
-
-def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
-    mode = settings["segmentation"]
-    num_perm, seed = settings["num_perm"], settings["seed"]
-    max_template_words = settings["boilerplate_max_words"]
+def segment_keys(texts: list[str], mode: str) -> tuple[list[int], list[int], list[int], list[str], list[int]]:
+    """Per segment of the given articles, in order: (document index, start, end, match key,
+    word count); the keys of all of them come from one `match_keys` call."""
     seg_doc, seg_start, seg_end = [], [], []
     for d, text in enumerate(texts):
         for start, end in spans(text, mode):
             seg_doc.append(d)
             seg_start.append(start)
             seg_end.append(end)
-    seg_texts = [texts[d][a:b] for d, a, b in zip(seg_doc, seg_start, seg_end)]
-    seg_keys, seg_words = match_keys(seg_texts)  # the whole batch in one call: see match_keys
+    keys, counts = match_keys([texts[d][a:b] for d, a, b in zip(seg_doc, seg_start, seg_end)])
+    return seg_doc, seg_start, seg_end, keys, counts
+
+
+def doc_match_texts(texts: list[str], mode: str) -> list[str]:
+    """The words of each whole article joined by spaces: what document shingles are taken from."""
+    parts: list[list[str]] = [[] for _ in texts]
+    seg_doc, _, _, keys, counts = segment_keys(texts, mode)
+    for d, key, n in zip(seg_doc, keys, counts):
+        if n:
+            parts[d].append(key)
+    return [" ".join(p) for p in parts]
+
+
+def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
+    mode = settings["segmentation"]
+    num_perm, seed = settings["num_perm"], settings["seed"]
+    max_template_words = settings["boilerplate_max_words"]
+    seg_doc, seg_start, seg_end, seg_keys, seg_words = segment_keys(texts, mode)
 
     first: dict[str, int] = {}  # key -> its hash, in first-seen order
     key_words: list[int] = []
     key_template: list[int] = []
     seg_key: list[int] = []
-    for key, n, text in zip(seg_keys, seg_words, seg_texts):
+    for key, n, d, start, end in zip(seg_keys, seg_words, seg_doc, seg_start, seg_end):
         h = first.get(key)
         if h is None:
             h = first[key] = key_hash(key)
             key_words.append(n)
-            key_template.append(template_key(text) if n <= max_template_words else 0)
+            key_template.append(template_key(texts[d][start:end]) if n <= max_template_words else 0)
         seg_key.append(h)
 
-    extensions: list[tuple[str, str]] = []
+    extensions: list[tuple[int, int]] = []
     doc_texts: list[str] = []
     doc_bounds = np.searchsorted(np.array(seg_doc, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
     for d in range(len(texts)):
         lo, hi = doc_bounds[d], doc_bounds[d + 1]
         article = [(key, key.split(" ")) for key, n in zip(seg_keys[lo:hi], seg_words[lo:hi]) if n]
-        extensions.extend(article_links(article))  # repeats nearcopy.py finds
+        extensions.extend((first[a], first[b]) for a, b in article_links(article))  # nearcopy.py
         doc_texts.append(" ".join(key for key, _ in article))
 
     keys = list(first)
@@ -124,7 +128,7 @@ def prepare_batch(texts: list[str], settings: dict) -> PreparedBatch:
         key_passages=key_sets.take(passages, ids=passages),
         key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
         doc_sigs=doc_sigs, doc_sample=doc_sets.sample(DOC_CONTAINMENT_SAMPLE),
-        doc_words=np.array([len(t.split(" ")) if t else 0 for t in doc_texts], dtype=np.int64),
+        doc_words=np.bincount(seg_doc, weights=seg_words, minlength=len(texts)).astype(np.int64),
         doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),
         doc_signed=doc_sigs.min(axis=1) != np.uint32(0xFFFFFFFF),
         doc_size=doc_sets.sizes().astype(np.int64),

@@ -57,10 +57,6 @@ class ShingleSets:
         i = int(self.rows([key])[0]) if self.ids is not None else int(key)
         return self.values[self.offsets[i]: self.offsets[i + 1]]
 
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for i in range(len(self)):
-            yield self.values[self.offsets[i]: self.offsets[i + 1]]
-
     def sizes(self, keys=None) -> np.ndarray:
         sizes = np.diff(self.offsets)
         return sizes if keys is None else sizes[self.rows(keys)]
@@ -75,7 +71,9 @@ class ShingleSets:
         return ShingleSets(self.values[index], offsets, ids)
 
     def sample(self, rate: int) -> "ShingleSets":
-        """The consistent 1-in-`rate` sample of every set (see `sample`)."""
+        """The consistent 1-in-`rate` sample of every set (`shingles.sample_mask`): Jaccard and
+        containment of samples estimate those of the full sets without bias, and a MinHash of a
+        sample is a MinHash of that sampled set."""
         if rate == 1:
             return self
         keep = sample_mask(self.values, rate)
@@ -160,10 +158,3 @@ def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
     return values[keep], offsets_after(keep, offsets)
-
-
-def sample(hashes: np.ndarray, rate: int) -> np.ndarray:
-    """The 1-in-`rate` sample of a shingle set, consistent across all sets, so Jaccard and
-    containment of samples estimate those of the full sets without bias, and a MinHash of the
-    sample is a MinHash of that sampled set."""
-    return hashes if rate == 1 else hashes[sample_mask(hashes, rate)]

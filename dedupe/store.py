@@ -5,8 +5,8 @@
 - `DocumentStore`: the staged articles (Parquet, fixed-size row groups): streamed in order for
   the passes over the corpus, or read by index.
 - `TextStore`: the distinct match keys in uid order (Arrow IPC, read back by record batch).
-- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back in row
-  ranges (or memory-mapped for small runs).
+- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back by row
+  (`SignatureMatrix`: mapped, with the pages dropped after each read).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`spans` and `keyed_segments`: segment boundaries and offsets into the original text."""
+"""`spans` and `segment_keys`: segment boundaries and offsets into the original text."""
 
 from __future__ import annotations
 
@@ -82,14 +82,16 @@ def test_unknown_mode_raises():
         list(spans("a", "word"))
 
 
-def test_keyed_segments_give_offsets_keys_and_word_counts():
+def test_segment_keys_give_offsets_keys_and_word_counts():
     from dedupe.normalize import key_and_words
-    from dedupe.prepare import keyed_segments
+    from dedupe.prepare import segment_keys
 
-    segments = list(keyed_segments(ARTICLE, "line"))
-    assert len(segments) == 5
-    assert segments[1] == (38, 48, "load video", 2)
-    for start, end, key, n in segments:
-        assert ARTICLE[start:end] == ARTICLE[start:end].strip() != ""
-        assert (key, n) == (lambda k, w: (k, len(w)))(*key_and_words(ARTICLE[start:end]))
-    assert len(list(keyed_segments(ARTICLE, "blank_line"))) == 4
+    docs, starts, ends, keys, counts = segment_keys([ARTICLE, "Load video"], "line")
+    assert docs == [0, 0, 0, 0, 0, 1]
+    assert (starts[1], ends[1], keys[1], counts[1]) == (38, 48, "load video", 2)
+    for d, start, end, key, n in zip(docs, starts, ends, keys, counts):
+        text = [ARTICLE, "Load video"][d]
+        assert text[start:end] == text[start:end].strip() != ""
+        key_words = key_and_words(text[start:end])
+        assert (key, n) == (key_words[0], len(key_words[1]))
+    assert len(segment_keys([ARTICLE], "blank_line")[0]) == 4
