@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -279,22 +280,24 @@ def _build_kernels():
                 counter[x] = 0
         return out_q[:m], out_x[:m]
 
-    return minhash, shingles, unique_rows, intersections, hash_words, containment_queries, char_shingles, ascii_words
+    return SimpleNamespace(minhash=minhash, shingles=shingles, unique_rows=unique_rows, intersections=intersections,
+                           hash_words=hash_words, containment_queries=containment_queries,
+                           char_shingles=char_shingles, ascii_words=ascii_words)
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    _kernels()[0](h32, offsets, a, b, out)
+    _kernels().minhash(h32, offsets, a, b, out)
 
 
 def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
-    _kernels()[1](tokens, offsets, n, mult, salt, out_offsets, out)
+    _kernels().shingles(tokens, offsets, n, mult, salt, out_offsets, out)
 
 
 def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.ndarray, mult: np.ndarray,
                   salt: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(max(len(buf), 1), dtype=np.uint64)  # at most one shingle per byte
     out_offsets = np.empty_like(offsets)
-    used = _kernels()[6](buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
+    used = _kernels().char_shingles(buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
     return out[:used].copy(), out_offsets
 
 
@@ -303,26 +306,26 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
     n = len(offsets) - 1
     out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
     counts = np.zeros(n, dtype=np.int64)
-    used = _kernels()[7](buf, offsets, out, counts)
+    used = _kernels().ascii_words(buf, offsets, out, counts)
     return out[:used].tobytes().decode("ascii"), counts
 
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
-    return _kernels()[4](buf, counts, out)
+    return _kernels().hash_words(buf, counts, out)
 
 
 def containment_queries(*args) -> tuple[np.ndarray, np.ndarray]:
-    return _kernels()[5](*args)
+    return _kernels().containment_queries(*args)
 
 
 def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty_like(values)
     out_offsets = np.empty_like(offsets)
-    used = _kernels()[2](values, offsets, out, out_offsets)
+    used = _kernels().unique_rows(values, offsets, out, out_offsets)
     return out[:used].copy(), out_offsets
 
 
 def intersections(values: np.ndarray, offsets: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
     out = np.empty(len(rows_a), dtype=np.int64)
-    _kernels()[3](values, offsets, rows_a, rows_b, out)
+    _kernels().intersections(values, offsets, rows_a, rows_b, out)
     return out
