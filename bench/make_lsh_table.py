@@ -23,7 +23,8 @@ OUT = Path(__file__).resolve().parents[1] / "dedupe" / "lsh_table.py"
 
 
 def thresholds() -> list[float]:
-    """Exactly the floats `candidates.lsh_pairs` passes: max(floor, t - margin), t = k/100."""
+    """The floats `candidates.lsh_pairs` passes, max(floor, t - margin) for t = k/100 and the
+    segment and document margins, plus t itself (no margin: callers of `lsh_params`)."""
     out = set()
     for k in range(1, 101):
         t = round(k / 100, 2)

@@ -656,12 +656,12 @@ def analyse_segments(out_dir: Path, labels_path: Path, config: dict[str, Any]) -
     }
 
 
-def lsh_recall(threshold: float, num_perm: int = 128, margin: float = 0.1) -> dict[str, Any]:
-    """Bands/rows datasketch picks for `threshold - margin` (as dedupe does) and the chance
-    that a pair of exact Jaccard J becomes a candidate, 1 - (1 - J^r)^b."""
-    from datasketch import MinHashLSH
-    lsh = MinHashLSH(threshold=max(0.05, threshold - margin), num_perm=num_perm)
-    b, r = lsh.b, lsh.r
+def lsh_recall(threshold: float, num_perm: int = 128) -> dict[str, Any]:
+    """Bands/rows dedupe uses for segments at `threshold` (datasketch's choice for
+    `threshold - LSH_MARGIN`) and the chance that a pair of exact Jaccard J becomes a
+    candidate, 1 - (1 - J^r)^b."""
+    from dedupe.candidates import LSH_MARGIN, MIN_LSH_THRESHOLD, lsh_params
+    b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - LSH_MARGIN), num_perm)
     return {"b": b, "r": r, "p_candidate": {
         f"{j:.2f}": round(1 - (1 - j ** r) ** b, 4)
         for j in sorted({threshold, threshold + 0.05, threshold + 0.1, 0.9})}}

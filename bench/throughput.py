@@ -538,8 +538,6 @@ def stage_pipeline(corpus_dir: Path, out_dir: Path, profile: Path | None = None,
         shutil.rmtree(out_dir)
     config = dedupe.Config()
     if serial:
-        if "workers" not in {f.name for f in dataclasses.fields(config)}:
-            raise SystemExit("--serial: this dedupe.Config has no `workers` setting")
         config = dataclasses.replace(config, workers=1)
     t0 = time.perf_counter()
     if profile:
@@ -818,12 +816,7 @@ def main_stages(args: argparse.Namespace) -> int:
           f"{meta['distinct_paragraphs']:,} distinct; kinds {meta['kinds']}; "
           f"{meta['epochs']} pass(es) over {meta['source']['paragraphs']:,} source paragraphs")
 
-    if args.skip_naive:
-        naive_n = min(n, args.naive_sample)
-    elif n > args.naive_full_max:
-        naive_n = min(n, args.naive_sample)
-    else:
-        naive_n = n
+    naive_n = min(n, args.naive_sample) if args.skip_naive or n > args.naive_full_max else n
     stages: dict = {}
     stages["naive"] = run_child("naive", corpus_dir, limit=naive_n if naive_n < n else None)
     stages["pipeline"] = run_child("pipeline", corpus_dir, outdir=OUT_ROOT / f"run-n{n}-seed{args.seed}",
