@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate dedupe/lsh_table.py: datasketch's (bands, rows) choice for every LSH threshold a
+"""Regenerate dedupe/sketch/lsh_table.py: datasketch's (bands, rows) choice for every LSH threshold a
 configuration with two-decimal thresholds can ask for.
 
 datasketch computes the choice by numerical integration with scipy, and importing scipy costs
@@ -16,10 +16,10 @@ from pathlib import Path
 import datasketch
 from datasketch.lsh import _optimal_param
 
-from dedupe.candidates import DOC_LSH_MARGIN, LSH_MARGIN, MIN_LSH_THRESHOLD
+from dedupe.sketch.lsh import DOC_LSH_MARGIN, LSH_MARGIN, MIN_LSH_THRESHOLD
 
 NUM_PERMS = (64, 128, 256)
-OUT = Path(__file__).resolve().parents[1] / "dedupe" / "lsh_table.py"
+OUT = Path(__file__).resolve().parents[1] / "dedupe" / "sketch" / "lsh_table.py"
 
 
 def thresholds() -> list[float]:

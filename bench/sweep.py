@@ -8,7 +8,7 @@ Builds the dev benchmark (`bench/devset/make_devset.py`) into `OUT/devset` and a
 syndicated copies all carry 3 % OCR-like noise into `OUT/devset-noise3` (the acceptance target
 for documents is stated at 3 % noise), unless they already exist. Then runs the plain-function
 pipeline, `dedupe.run(articles, out, dedupe.Config(**params))`, for each point of the grid,
-scores it with `dedupe.evaluate.evaluate_output`, prints one table per group and writes
+scores it with `dedupe.evaluation.evaluate.evaluate_output`, prints one table per group and writes
 
     OUT/sweep.json              every run: params, metrics, targets met, run time; plus the
                                 miss analysis of the default and the recommended config
@@ -48,10 +48,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import dedupe  # noqa: E402
-from dedupe.evaluate import evaluate_output  # noqa: E402
-from dedupe.labels import load_labels  # noqa: E402
-from dedupe.normalize import key_and_words  # noqa: E402
-from dedupe.shingles import shingle_strings  # noqa: E402
+from dedupe.evaluation.evaluate import evaluate_output  # noqa: E402
+from dedupe.evaluation.labels import load_labels  # noqa: E402
+from dedupe.text.normalize import key_and_words  # noqa: E402
+from dedupe.sketch.shingles import shingle_strings  # noqa: E402
 
 DEFAULT_OUT = BENCH / "out"
 DEVSET, NOISE3 = "devset", "devset-noise3"
@@ -660,7 +660,7 @@ def lsh_recall(threshold: float, num_perm: int = 128) -> dict[str, Any]:
     """Bands/rows dedupe uses for segments at `threshold` (datasketch's choice for
     `threshold - LSH_MARGIN`) and the chance that a pair of exact Jaccard J becomes a
     candidate, 1 - (1 - J^r)^b."""
-    from dedupe.candidates import LSH_MARGIN, MIN_LSH_THRESHOLD, lsh_params
+    from dedupe.sketch.lsh import LSH_MARGIN, MIN_LSH_THRESHOLD, lsh_params
     b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - LSH_MARGIN), num_perm)
     return {"b": b, "r": r, "p_candidate": {
         f"{j:.2f}": round(1 - (1 - j ** r) ** b, 4)

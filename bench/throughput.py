@@ -17,8 +17,8 @@ plus the sampled PSS of its whole process tree, which includes the pipeline's wo
                + query for every paragraph (what a user's datasketch script does)
     pipeline   dedupe.run(jsonl_dir, out_dir, dedupe.Config()) end to end (read, normalise,
                segment, sign, LSH, verify, cluster, write Parquet)
-    normalize  dedupe.normalize.normalize + words for every paragraph (input of `signatures`)
-    signatures dedupe.sketch.word_shingle_sets (word hashing, 5-gram shingles, MinHash) alone on
+    normalize  dedupe.text.normalize.normalize + words for every paragraph (input of `signatures`)
+    signatures dedupe.sketch.sets.word_shingle_sets (word hashing, 5-gram shingles, MinHash) alone on
                the words of every paragraph, in one process (includes loading the compiled
                kernels, about 1 s)
     floor      lower-case + re.findall(r"\\w+") over every paragraph (tokenise-only floor)
@@ -557,16 +557,16 @@ def stage_pipeline(corpus_dir: Path, out_dir: Path, profile: Path | None = None,
 
 def _signature_api():
     """The library's batched shingle + MinHash function, as (name, fn(word_lists, config))."""
-    from dedupe.sketch import word_shingle_sets
+    from dedupe.sketch.sets import word_shingle_sets
 
-    return ("dedupe.sketch.word_shingle_sets([' '.join(words) ...], 5, num_perm, seed)",
+    return ("dedupe.sketch.sets.word_shingle_sets([' '.join(words) ...], 5, num_perm, seed)",
             lambda wl, cfg: word_shingle_sets([" ".join(w) for w in wl], 5, cfg.num_perm, cfg.seed))
 
 
 def stage_signatures(paragraphs: list[str]) -> dict:
     """normalize + words, then the library's batched shingle + MinHash stage on all of them."""
     import dedupe
-    from dedupe.normalize import normalize, words
+    from dedupe.text.normalize import normalize, words
 
     t0 = time.perf_counter()
     word_lists = [words(normalize(p)) for p in paragraphs]
@@ -607,8 +607,8 @@ def child_main(args: argparse.Namespace) -> int:
         if stage == "naive":
             import datasketch  # noqa: F401
         elif stage == "signatures":
-            import dedupe.matching  # noqa: F401
-            import dedupe.normalize  # noqa: F401
+            import dedupe.match  # noqa: F401
+            import dedupe.text.normalize  # noqa: F401
 
             base["library"] = library_fingerprint()
         paragraphs = list(iter_paragraphs(corpus_dir, args._limit))

@@ -17,7 +17,7 @@ SEGMENTATION_MODES = ("line", "blank_line")
 ACTIONS = ("drop", "keep")
 DOC_REPRESENTATIVES = ("longest", "first")
 DOC_SHINGLES = ("char", "word")
-MAX_SHINGLE_SIZE = 32  # = shingles.MAX_SHINGLE_SIZE (not imported: it pulls in numpy)
+MAX_SHINGLE_SIZE = 32  # n-gram sizes the shingle hashing has multipliers for
 
 
 class ConfigError(ValueError):
@@ -96,7 +96,7 @@ class Config:
         for name in ("shingle_size", "doc_shingle_size", "min_containment_words",
                      "boilerplate_min_docs", "boilerplate_max_words"):
             _check(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name, "an integer >= 1")
-        for name in ("shingle_size", "doc_shingle_size"):  # shingles.MAX_SHINGLE_SIZE
+        for name in ("shingle_size", "doc_shingle_size"):
             _check(getattr(self, name) <= MAX_SHINGLE_SIZE, name, f"an integer in 1..{MAX_SHINGLE_SIZE}")
         for name in ("strict", "use_known_boilerplate"):  # a string "false" would be truthy
             _check(isinstance(getattr(self, name), bool), name, "true or false")

@@ -1,10 +1,10 @@
 """The cleaning policy: a role and a keep/drop decision for every segment and document.
 
-Near-duplicate groups (see `matching.py`) decide removals:
+Near-duplicate groups (see `match/segments.py`) decide removals:
 - a group that holds a known boilerplate line, or that appears in at least
   `boilerplate_min_docs` unrelated articles (near-duplicate articles count once) while no longer
   than `boilerplate_max_words` words, or whose template (names and numbers masked, see
-  templates.py) does, is boilerplate: every copy gets role `boilerplate`;
+  text/templates.py) does, is boilerplate: every copy gets role `boilerplate`;
 - otherwise, inside each article the first copy of the group is kept and later copies are
   `repeat`s, each pointing to the copy that was kept; a later copy is a repeat only if its own
   exact Jaccard similarity to that kept copy reaches `segment_threshold`, or it is that copy
@@ -19,46 +19,57 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import Config
-from .corpus import Corpus
-from .matching import DocumentMatches, SegmentMatches
-from .model import Kind, Role
+from .model import (ClusterRecord, Corpus, Decisions, DocumentMatches, Kind, Level, Role,
+                    SegmentMatches)
 
-ROLES = (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED)
-UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = range(len(ROLES))
+UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = (role.code for role in
+                                              (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED))
 
 
 @dataclass
-class ClusterRow:
-    cluster_id: str
-    level: str
-    kind: str
+class _Draft:
+    """The per-occurrence and per-document columns while the policy fills them in."""
+
+    n_occurrences: int
+    n_docs: int
+    role: np.ndarray = field(init=False)
+    kept: np.ndarray = field(init=False)
+    cluster: np.ndarray = field(init=False)
+    kept_doc: np.ndarray = field(init=False)
+    kept_seg: np.ndarray = field(init=False)
+    similarity: np.ndarray = field(init=False)
+    doc_cluster: np.ndarray = field(init=False)
+    doc_kept: np.ndarray = field(init=False)
+    duplicate_of: np.ndarray = field(init=False)
+    doc_similarity: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n, d = self.n_occurrences, self.n_docs
+        self.role, self.kept = np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool)
+        self.cluster, self.kept_doc = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        self.kept_seg, self.similarity = np.full(n, -1, dtype=np.int32), np.full(n, np.nan)
+        self.doc_cluster, self.doc_kept = np.full(d, -1, dtype=np.int64), np.ones(d, dtype=bool)
+        self.duplicate_of, self.doc_similarity = np.full(d, -1, dtype=np.int64), np.full(d, np.nan)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A cluster before its id is known: the id derives from a representative uid's key (segment
+    clusters) or the representative's doc_id (document clusters)."""
+
+    level: Level
+    kind: Kind
     size: int
     n_docs: int
     rep_doc: int
     rep_segment: int | None
-    text: str | None = None  # filled by the writer while it streams the documents
-
-
-@dataclass
-class Decisions:
-    """Per occurrence (aligned with `Corpus.occ_*`), per document, and the clusters."""
-
-    role: np.ndarray          # int8 index into ROLES
-    kept: np.ndarray          # bool
-    cluster: np.ndarray       # int64 index into `clusters`, -1 for none
-    kept_doc: np.ndarray      # int64 document index of the copy kept instead, -1 for none
-    kept_seg: np.ndarray      # int32 segment index of that copy, -1 for none
-    similarity: np.ndarray    # float64, NaN for none
-    doc_cluster: np.ndarray   # int64 index into `clusters`, -1 for none
-    doc_kept: np.ndarray      # bool
-    duplicate_of: np.ndarray  # int64 document index of the representative, -1 for none
-    doc_similarity: np.ndarray  # float64, NaN for none
-    clusters: list[ClusterRow]
+    members: list[int]
+    source: int | str
 
 
 def stable_id(prefix: str, text: str) -> str:
@@ -67,31 +78,26 @@ def stable_id(prefix: str, text: str) -> str:
 
 def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
            doc_ids: list[str]) -> Decisions:
-    n = corpus.n_occurrences
-    dec = Decisions(
-        role=np.zeros(n, dtype=np.int8), kept=np.ones(n, dtype=bool),
-        cluster=np.full(n, -1, dtype=np.int64), kept_doc=np.full(n, -1, dtype=np.int64),
-        kept_seg=np.full(n, -1, dtype=np.int32), similarity=np.full(n, np.nan),
-        doc_cluster=np.full(corpus.n_docs, -1, dtype=np.int64), doc_kept=np.ones(corpus.n_docs, dtype=bool),
-        duplicate_of=np.full(corpus.n_docs, -1, dtype=np.int64),
-        doc_similarity=np.full(corpus.n_docs, np.nan), clusters=[],
-    )
-    # (row, member indices, what its id derives from: a rep uid's key, or a rep doc_id)
-    pending: list[tuple[ClusterRow, list[int], int | str]] = []
+    dec = _Draft(corpus.n_occurrences, corpus.n_docs)
+    pending: list[_Pending] = []
     _decide_documents(corpus, docs, config, doc_ids, dec, pending)
     _decide_segments(corpus, seg, docs, config, dec, pending)
 
-    keys = iter(corpus.keys.get([src for _, _, src in pending if isinstance(src, int)]))
-    for row, _, src in pending:
-        row.cluster_id = stable_id("s", next(keys)) if isinstance(src, int) else stable_id("d", src)
-    for index, (row, members, src) in enumerate(sorted(pending, key=lambda p: p[0].cluster_id)):
-        (dec.cluster if isinstance(src, int) else dec.doc_cluster)[members] = index
-        dec.clusters.append(row)
-    return dec
+    keys = iter(corpus.keys.get([p.source for p in pending if isinstance(p.source, int)]))
+    ids = [stable_id("s", next(keys)) if isinstance(p.source, int) else stable_id("d", p.source)
+           for p in pending]
+    clusters = []
+    for index, (cluster_id, p) in enumerate(sorted(zip(ids, pending), key=lambda item: item[0])):
+        (dec.cluster if p.level is Level.SEGMENT else dec.doc_cluster)[p.members] = index
+        clusters.append(ClusterRecord(cluster_id, p.level, p.kind, p.size, p.n_docs, p.rep_doc, p.rep_segment))
+    return Decisions(role=dec.role, kept=dec.kept, cluster=dec.cluster, kept_doc=dec.kept_doc,
+                     kept_seg=dec.kept_seg, similarity=dec.similarity, doc_cluster=dec.doc_cluster,
+                     doc_kept=dec.doc_kept, duplicate_of=dec.duplicate_of,
+                     doc_similarity=dec.doc_similarity, clusters=tuple(clusters))
 
 
 def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc_ids: list[str],
-                      dec: Decisions, pending: list) -> None:
+                      dec: _Draft, pending: list[_Pending]) -> None:
     for group in _groups(docs.cluster):
         if config.doc_representative == "longest":
             rep = min(group, key=lambda d: (-int(corpus.doc_len[d]), d))
@@ -102,12 +108,12 @@ def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc
             if d != rep:
                 dec.doc_kept[d] = config.duplicate_doc_action == "keep"
                 dec.duplicate_of[d] = rep
-        row = ClusterRow("", "document", Kind.DUPLICATE_DOCUMENT.value, len(group), len(group), rep, None)
-        pending.append((row, group, doc_ids[rep]))
+        pending.append(_Pending(Level.DOCUMENT, Kind.DUPLICATE_DOCUMENT, len(group), len(group), rep, None,
+                                group, doc_ids[rep]))
 
 
 def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
-                     dec: Decisions, pending: list) -> None:
+                     dec: _Draft, pending: list[_Pending]) -> None:
     occ_uid, occ_doc, occ_seg = corpus.occ_uid, corpus.occ_doc, corpus.occ_seg
     occ_cluster = seg.cluster[occ_uid]
     occ_group = seg.group[occ_uid]
@@ -171,10 +177,8 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         unset = [i for i in members if i not in repeats]  # the others' similarity is set
         to_rep.extend(unset)
         rep_uid.extend([uid_list[rep]] * len(unset))
-        kind = Kind.BOILERPLATE if any(boiler.values()) else (Kind.SHARED if shared else Kind.REPEAT)
-        row = ClusterRow("", "segment", kind.value, len(members), len(cluster_docs),
-                         doc_list[rep], seg_list[rep])
-        pending.append((row, members, uid_list[rep]))
+        pending.append(_Pending(Level.SEGMENT, _segment_kind(any(boiler.values()), shared), len(members),
+                                len(cluster_docs), doc_list[rep], seg_list[rep], members, uid_list[rep]))
     if to_rep:
         occ, u, v = np.array(to_rep), occ_uid[to_rep], np.array(rep_uid, dtype=np.int64)
         sim = np.ones(len(occ))
@@ -182,6 +186,14 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         if differ.any():
             sim[differ] = seg.sets.jaccard(u[differ], v[differ])
         dec.similarity[occ] = sim
+
+
+def _segment_kind(boilerplate: bool, shared: bool) -> Kind:
+    """A segment cluster is boilerplate if any of its groups is; else shared if it spans
+    several articles; else a repeat inside one article."""
+    if boilerplate:
+        return Kind.BOILERPLATE
+    return Kind.SHARED if shared else Kind.REPEAT
 
 
 def _is_boilerplate(occ: list[int], flagged: list[bool], doc_group: list[int], doc_list: list[int],
@@ -198,7 +210,7 @@ def _is_boilerplate(occ: list[int], flagged: list[bool], doc_group: list[int], d
 
 
 def _frequent_templates(corpus: Corpus, doc_group: np.ndarray, config: Config) -> np.ndarray:
-    """Per uid: its template (see templates.py) occurs in >= boilerplate_min_docs unrelated
+    """Per uid: its template (see text/templates.py) occurs in >= boilerplate_min_docs unrelated
     articles (near-duplicate articles counting once), so it is site furniture."""
     tmpl = corpus.key_template[corpus.occ_uid]
     has = tmpl != 0

@@ -6,9 +6,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from .corpus import Corpus
-from .model import Skip
-from .policy import ROLES, Decisions
+from .model import ROLES, Corpus, Decisions, Level, Skip
 
 TOP_CLUSTERS = 10
 
@@ -27,12 +25,13 @@ class Report:
     top_clusters: list[dict] = field(default_factory=list)
 
     @classmethod
-    def build(cls, corpus: Corpus, dec: Decisions, skips: list[Skip]) -> "Report":
+    def build(cls, corpus: Corpus, dec: Decisions, skips: list[Skip], cluster_texts: list[str]) -> "Report":
+        """The report of a run; `cluster_texts` are aligned with `dec.clusters`."""
         removed = ~dec.kept
-        kinds = Counter(c.kind for c in dec.clusters)
+        kinds = Counter(c.kind.value for c in dec.clusters)
         roles = Counter(ROLES[r].value for r in dec.role[removed].tolist())
-        top = sorted((c for c in dec.clusters if c.level == "segment"),
-                     key=lambda c: (-c.size, c.cluster_id))[:TOP_CLUSTERS]
+        top = sorted((i for i, c in enumerate(dec.clusters) if c.level is Level.SEGMENT),
+                     key=lambda i: (-dec.clusters[i].size, dec.clusters[i].cluster_id))[:TOP_CLUSTERS]
         return cls(
             documents=corpus.n_docs,
             skipped=[{"source": s.source, "reason": s.reason} for s in skips],
@@ -43,9 +42,16 @@ class Report:
             documents_dropped=int((~dec.doc_kept).sum()),
             clusters_by_kind=dict(sorted(kinds.items())),
             removed_by_role=dict(sorted(roles.items())),
-            top_clusters=[{"cluster_id": c.cluster_id, "kind": c.kind, "size": c.size,
-                           "n_docs": c.n_docs, "text": _clip(c.text or "")} for c in top],
+            top_clusters=[{"cluster_id": c.cluster_id, "kind": c.kind.value, "size": c.size,
+                           "n_docs": c.n_docs, "text": _clip(cluster_texts[i])}
+                          for i, c in ((i, dec.clusters[i]) for i in top)],
         )
+
+    def summary(self) -> str:
+        """One line for logs."""
+        return (f"{self.documents} documents, {len(self.skipped)} skipped, {self.segments} segments, "
+                f"{self.segments_removed} removed ({self.chars_removed} of {self.chars} characters), "
+                f"clusters {self.clusters_by_kind}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True) + "\n"

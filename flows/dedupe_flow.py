@@ -1,4 +1,8 @@
-"""The Prefect flow: ingest -> clean -> publish, passing paths between tasks.
+"""The Prefect flow: ingest -> clean -> publish, thin tasks over `dedupe.pipeline`.
+
+A deployment names it by file path, `flows/dedupe_flow.py:dedupe_flow`; the `dedupe run`
+command (engine `prefect`, the default) loads it the same way. Prefect's offline settings are
+applied by whoever starts Prefect (`flows/settings.py`), not by importing this file.
 
 Tasks take and return paths and small dicts only (Prefect inspects task arguments; large
 objects would cost seconds), and are not cached: the inputs are directories whose content
@@ -7,18 +11,15 @@ changes between runs.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
-import flows  # noqa: F401  (offline settings before prefect is imported)
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dedupe import pipeline
 from dedupe.config import from_mapping, load_config
-from dedupe.writers import staging_dir
+from dedupe.io.staging import staged
 
 
 @task(cache_policy=NO_CACHE)
@@ -30,7 +31,7 @@ def ingest(input_dir: str, stage: str, config: dict[str, Any]) -> str:
 def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
     report = pipeline.clean(stage, from_mapping(config))
     return {"json": report.to_json(), "markdown": report.to_markdown(),
-            "top_clusters": report.top_clusters, "summary": _summary(report)}
+            "top_clusters": report.top_clusters, "summary": report.summary()}
 
 
 @task(cache_policy=NO_CACHE)
@@ -46,14 +47,12 @@ def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
     """Clean the articles below `input_dir` into Parquet files in `output_dir`."""
     logger = get_run_logger()
     config = load_config(config_path, **(overrides or {}))
+    # Config crosses the task boundary as its plain mapping: Prefect hashes task arguments.
     settings = config.to_dict()
-    stage = staging_dir(Path(output_dir))
-    try:
+    with staged(output_dir) as stage:
         ingest(input_dir, str(stage), settings)
         report = clean(str(stage), settings)
         publish(str(stage), output_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     logger.info("dedupe: %s", report["summary"])
     create_markdown_artifact(report["markdown"], key="dedupe-report",
                              description="Documents read, clusters by kind, removals")
@@ -61,9 +60,3 @@ def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
         create_table_artifact(report["top_clusters"], key="dedupe-top-clusters",
                               description="Largest segment clusters")
     return {"output_dir": output_dir, "report": report["json"]}
-
-
-def _summary(report) -> str:
-    return (f"{report.documents} documents, {len(report.skipped)} skipped, {report.segments} segments, "
-            f"{report.segments_removed} removed ({report.chars_removed} of {report.chars} characters), "
-            f"clusters {report.clusters_by_kind}")

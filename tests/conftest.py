@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "raw"
 SHARED = ROOT.parent / "shared"
 
-# Prefect state never goes to the shared ~/.prefect, even for tests that only import flows.
+# Prefect state never goes to the shared ~/.prefect, even for tests that only load the flows.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="dedupe-prefect-home-"))
 
 
@@ -30,7 +30,9 @@ def seed_output(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    import flows  # noqa: F401  (offline settings first)
+    from dedupe.cli import load_flows_module
+
+    load_flows_module("settings").configure_prefect()  # offline settings before Prefect loads
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=180):

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from flows.cli import main
+from dedupe.cli import main
 from tests.conftest import RAW, write_articles
 
 
@@ -34,7 +34,7 @@ def test_local_engine_writes_outputs(tmp_path, capsys):
 
 
 def test_help_does_not_import_heavy_modules():
-    code = ("import sys\nfrom flows.cli import _parser\n_parser().format_help()\n"
+    code = ("import sys\nfrom dedupe.cli import _parser\n_parser().format_help()\n"
             "print(sorted(m for m in ('prefect', 'datasketch', 'pyarrow', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

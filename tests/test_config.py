@@ -102,7 +102,7 @@ def test_out_of_range_values_raise_naming_key(key, value):
 
 
 def test_largest_supported_shingle_size_is_accepted():
-    from dedupe.shingles import MAX_SHINGLE_SIZE
+    from dedupe.config import MAX_SHINGLE_SIZE
 
     assert Config(shingle_size=MAX_SHINGLE_SIZE, doc_shingle_size=MAX_SHINGLE_SIZE).shingle_size == 32
     with pytest.raises(ConfigError, match="shingle_size"):

@@ -8,7 +8,7 @@ import pytest
 import dedupe
 from dedupe import pipeline
 from dedupe.config import Config
-from dedupe.writers import CLUSTERS_SCHEMA, DOCUMENTS_SCHEMA, OUTPUT_FILES, SEGMENTS_SCHEMA
+from dedupe.io.tables import CLUSTERS_SCHEMA, DOCUMENTS_SCHEMA, OUTPUT_FILES, SEGMENTS_SCHEMA
 from tests.conftest import RAW, write_articles
 
 ALL_FILES = OUTPUT_FILES + ("report.json", "report.md")
@@ -106,6 +106,6 @@ def test_missing_input_directory_is_a_clear_error(tmp_path):
 
 
 def dedupe_input_error():
-    from dedupe.readers import InputError
+    from dedupe.io.readers import InputError
 
     return InputError

@@ -163,7 +163,7 @@ def test_groups_kinds_and_expected_consistent(small_build):
 
 @needs_corpora
 def test_labels_load_with_project_loader(small_build):
-    labels = pytest.importorskip("dedupe.labels")
+    labels = pytest.importorskip("dedupe.evaluation.labels")
     loaded = labels.load_labels(small_build[0])
     assert loaded.segments and loaded.documents
 

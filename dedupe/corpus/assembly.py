@@ -1,0 +1,135 @@
+"""Corpus assembly: the `Corpus` (model.py) built in one streaming pass over the staged documents.
+
+Batches are prepared by the engine (`prepare.prepare_batch`, in order); this pass numbers the
+distinct match keys (uids) in first-seen order, so uids do not depend on the batches. Memory
+holds only fixed-size arrays per occurrence and per text, plus a hash table from key hash to
+uid; the keys themselves and their signatures go to files in the staging directory
+(`io.stores`). Texts from history follow the corpus' own.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..engines import Engine
+from ..history import KnownTexts
+from ..io.stores import DocumentStore, SignatureFile, TextStore
+from ..model import Corpus
+from ..sketch.sets import ShingleSets, word_shingle_sets
+from .keys import key_hash
+from .prepare import prepare_batch
+
+CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
+CONTAINMENT_SAMPLE_RATE = 4
+
+
+def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, engine: Engine) -> Corpus:
+    """One pass over the staged documents: segments, distinct keys, signatures; the known
+    texts are appended after the corpus' own."""
+    num_perm = config.num_perm
+    keys = TextStore(stage / "keys.arrow")
+    sigs = SignatureFile(stage / "key_sigs.u32", num_perm)
+    uid_of: dict[int, int] = {}
+    passages = _PassageSets()
+    key_words: list[np.ndarray] = []
+    key_template: list[np.ndarray] = []
+    extensions: set[tuple[int, int]] = set()
+    occ_doc, occ_uid, occ_start, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], [], []
+    doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
+    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
+    first_doc = 0
+    for batch in engine.map(partial(prepare_batch, config=config), batches):
+        hashes = batch.key_hash.tolist()
+        fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
+        first_uid = len(uid_of)
+        for i in fresh:
+            uid_of[hashes[i]] = len(uid_of)
+        fresh_passages = np.intersect1d(batch.key_passages.ids, np.array(fresh, dtype=np.int64))
+        passages.add(batch.key_passages.take(
+            fresh_passages, ids=first_uid + np.searchsorted(fresh, fresh_passages)))
+        keys.append([batch.keys[i] for i in fresh])
+        sigs.append(batch.key_sigs[fresh])
+        key_words.append(batch.key_words[fresh])
+        key_template.append(batch.key_template[fresh])
+        for a, b in batch.extensions:
+            ua, ub = uid_of[a], uid_of[b]
+            extensions.add((min(ua, ub), max(ua, ub)))
+        occ_uid.append(np.array([uid_of[h] for h in batch.seg_key.tolist()], dtype=np.int64))
+        occ_doc.append(batch.seg_doc.astype(np.int32) + first_doc)
+        occ_start.append(batch.seg_start)
+        occ_len.append(batch.seg_end - batch.seg_start)
+        counts.append(np.bincount(batch.seg_doc, minlength=len(batch.doc_sigs)))
+        doc_sigs.append(batch.doc_sigs)
+        doc_sample.append(batch.doc_sample)
+        doc_words.append(batch.doc_words)
+        doc_len.append(batch.doc_len)
+        doc_key.append(batch.doc_key)
+        doc_signed.append(batch.doc_signed)
+        doc_size.append(batch.doc_size)
+        first_doc += len(batch.doc_sigs)
+
+    n_texts = len(uid_of)
+    known_uids = []
+    extra = []
+    for k, boilerplate in zip(known.keys, known.boilerplate):
+        h = key_hash(k)
+        if h not in uid_of:
+            uid_of[h] = len(uid_of)
+            extra.append(k)
+        if boilerplate:
+            known_uids.append(uid_of[h])
+    if extra:
+        _, extra_sigs = word_shingle_sets(extra, config.shingle_size, num_perm, config.seed)
+        keys.append(extra)
+        sigs.append(extra_sigs)
+        key_words.append(np.array([len(k.split(" ")) for k in extra], dtype=np.int32))
+        key_template.append(np.zeros(len(extra), dtype=np.uint64))
+    keys.close()
+    sigs.close()
+
+    doc_counts = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    doc_offsets = np.zeros(len(doc_counts) + 1, dtype=np.int64)
+    np.cumsum(doc_counts, out=doc_offsets[1:])
+    occ_doc_all = _cat(occ_doc, np.int32)
+    occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
+    return Corpus(
+        docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
+        key_sigs=sigs.array(), passages=passages.sets(), known_uids=np.array(known_uids, dtype=np.int64),
+        key_template=_cat(key_template, np.uint64),
+        extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
+        occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
+        occ_start=_cat(occ_start, np.int32), occ_len=_cat(occ_len, np.int32), doc_offsets=doc_offsets,
+        doc_sigs=np.concatenate(doc_sigs) if doc_sigs else np.empty((0, num_perm), np.uint32),
+        doc_sample=ShingleSets.concat(doc_sample), doc_words=_cat(doc_words, np.int64), doc_len=_cat(doc_len, np.int64),
+        doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
+        doc_size=_cat(doc_size, np.int64),
+    )
+
+
+class _PassageSets:
+    """Collects the passages' shingle sets batch by batch, in uid order; once there are more
+    than CONTAINMENT_SAMPLE_FROM, holds only their 1-in-CONTAINMENT_SAMPLE_RATE sample (the
+    decision is the same whatever the batches)."""
+
+    def __init__(self) -> None:
+        self.parts: list[ShingleSets] = []
+        self.count = 0
+        self.rate = 1
+
+    def add(self, sets: ShingleSets) -> None:
+        self.count += len(sets)
+        if self.rate == 1 and self.count > CONTAINMENT_SAMPLE_FROM:
+            self.rate = CONTAINMENT_SAMPLE_RATE
+            self.parts = [p.sample(self.rate) for p in self.parts]
+        self.parts.append(sets.sample(self.rate))
+
+    def sets(self) -> ShingleSets:
+        return ShingleSets.concat(self.parts, ids=_cat([p.ids for p in self.parts], np.int64))
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

@@ -1,0 +1,94 @@
+"""The per-batch prepare pass over documents: segments, match keys, templates, in-article near
+copies, and signatures.
+
+`prepare_batch` is a pure function of a batch of texts and the config, so an engine may run
+batches anywhere (`engines`) and the result does not depend on how the corpus was cut into
+batches or where they ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Config
+from ..sketch.sets import ShingleSets, word_shingle_sets
+from ..text.nearcopy import article_links
+from ..text.templates import template_key
+from .keys import DOC_CONTAINMENT_SAMPLE, document_shingle_sets, joined_keys, key_hash, segment_keys
+
+
+@dataclass
+class PreparedBatch:
+    # per segment, in document order
+    seg_doc: np.ndarray      # int32, document index within the batch
+    seg_start: np.ndarray    # int32
+    seg_end: np.ndarray      # int32
+    seg_words: np.ndarray    # int32, word count of the match key
+    seg_key: np.ndarray      # uint64, hash of the match key
+    # distinct keys of the batch, first-seen order
+    keys: list[str]
+    key_hash: np.ndarray     # uint64
+    key_words: np.ndarray    # int32
+    key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
+    key_passages: ShingleSets  # exact word shingle sets of the keys of at least
+    # min_containment_words words (containment candidates); ids: positions in `keys`
+    key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
+    extensions: list[tuple[int, int]]  # key hashes of segments of one article where one nearly
+    # repeats the other (nearcopy.py)
+    # per document
+    doc_sigs: np.ndarray     # (n_docs, num_perm) uint32, character shingles of the whole text
+    doc_sample: ShingleSets  # sampled character shingles for the containment index
+    doc_words: np.ndarray    # int64, words per document
+    doc_key: np.ndarray      # uint64, hash of the whole match text (exact duplicate articles)
+    doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
+    doc_size: np.ndarray     # int64, size of the signed (sampled) shingle set
+    doc_len: np.ndarray      # int64, characters per document text
+
+
+def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
+    """Segments, distinct keys and signatures of one batch of article texts."""
+    max_template_words = config.boilerplate_max_words
+    seg_doc, seg_start, seg_end, seg_keys, seg_words = segment_keys(texts, config.segmentation)
+
+    first: dict[str, int] = {}  # key -> its hash, in first-seen order
+    key_words: list[int] = []
+    key_template: list[int] = []
+    seg_key: list[int] = []
+    for key, n, d, start, end in zip(seg_keys, seg_words, seg_doc, seg_start, seg_end):
+        h = first.get(key)
+        if h is None:
+            h = first[key] = key_hash(key)
+            key_words.append(n)
+            key_template.append(template_key(texts[d][start:end]) if n <= max_template_words else 0)
+        seg_key.append(h)
+
+    extensions: list[tuple[int, int]] = []
+    doc_bounds = np.searchsorted(np.array(seg_doc, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
+    for d in range(len(texts)):
+        lo, hi = doc_bounds[d], doc_bounds[d + 1]
+        article = [(key, key.split(" ")) for key, n in zip(seg_keys[lo:hi], seg_words[lo:hi]) if n]
+        extensions.extend((first[a], first[b]) for a, b in article_links(article))  # text/nearcopy.py
+    doc_texts = joined_keys(len(texts), seg_doc, seg_keys, seg_words)
+
+    keys = list(first)
+    key_sets, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
+                                           config.shingle_size, config.num_perm, config.seed, sets=True)
+    passages = np.flatnonzero(np.array(key_words, dtype=np.int64) >= config.min_containment_words)
+    doc_sets, doc_sigs = document_shingle_sets(doc_texts, config)
+    return PreparedBatch(
+        seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
+        seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),
+        seg_key=np.array(seg_key, dtype=np.uint64),
+        keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
+        key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
+        key_passages=key_sets.take(passages, ids=passages),
+        key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
+        doc_sigs=doc_sigs, doc_sample=doc_sets.sample(DOC_CONTAINMENT_SAMPLE),
+        doc_words=np.bincount(seg_doc, weights=seg_words, minlength=len(texts)).astype(np.int64),
+        doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),
+        doc_signed=doc_sigs.min(axis=1) != np.uint32(0xFFFFFFFF),
+        doc_size=doc_sets.sizes().astype(np.int64),
+        doc_len=np.array([len(t) for t in texts], dtype=np.int64),
+    )

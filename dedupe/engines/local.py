@@ -1,0 +1,77 @@
+"""Local engines: the calling thread, or worker processes on this machine."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from ..config import Config
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_BATCHES_FOR_POOL = 4  # below this, starting worker processes costs more than it saves
+
+
+class InlineEngine:
+    """Runs every item in the calling thread."""
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        for item in items:
+            yield fn(item)
+
+    def __enter__(self) -> "InlineEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class ProcessEngine:
+    """Runs items in `workers` worker processes, at most `window` items in flight (memory stays
+    bounded however long the stream), results in input order.
+
+    Workers start with the forkserver method: forking a process that runs threads (Prefect's,
+    the pipeline's writer threads) can deadlock the child."""
+
+    def __init__(self, workers: int, window: int = 4) -> None:
+        self.workers = workers
+        self.window = window
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "ProcessEngine":
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        if self._pool is None:
+            raise RuntimeError("ProcessEngine.map outside its `with` block")
+        pending: deque = deque()
+        for item in items:
+            pending.append(self._pool.submit(fn, item))
+            if len(pending) >= self.window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def workers(config: Config) -> int:
+    """Worker processes a run uses: `config.workers`, or one per CPU when it is 0."""
+    return config.workers or os.cpu_count() or 1
+
+
+def local_engine(config: Config, n_batches: int) -> InlineEngine | ProcessEngine:
+    """Worker processes when there are several workers and enough batches to pay for starting
+    them; the calling thread otherwise."""
+    n = workers(config)
+    if n < 2 or n_batches <= MIN_BATCHES_FOR_POOL:
+        return InlineEngine()
+    return ProcessEngine(n)

@@ -1,0 +1,8 @@
+"""Input and output at the edges of the pipeline.
+
+- `readers.py`: input files to `Document`s and `Skip`s, a reader registered per suffix;
+- `stores.py`: on-disk stores in the staging directory (staged articles, match keys,
+  signatures) and the row-group Parquet writer;
+- `tables.py`: the output schemas and the writer of the three tables;
+- `staging.py`: the staging directory and the atomic publish.
+"""

@@ -1,0 +1,234 @@
+"""On-disk stores in the staging directory, so memory does not grow with the text.
+
+- `RowGroupWriter`: a Parquet file written in fixed-size row groups in a background thread
+  (the staged articles and the output tables).
+- `DocumentStore`: the staged articles (Parquet, fixed-size row groups): streamed in order for
+  the passes over the corpus, or read by index.
+- `TextStore`: the distinct match keys in uid order (Arrow IPC, read back by record batch).
+- `SignatureFile`: MinHash signature rows appended to a raw uint32 file, read back by row
+  (`SignatureMatrix`: mapped, with the pages dropped after each read).
+"""
+
+from __future__ import annotations
+
+import mmap
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from ..model import Document
+
+DOCUMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
+                             ("title", pa.string()), ("text", pa.string())])
+
+
+class RowGroupWriter:
+    """A Parquet writer that cuts row groups every `rows` rows, whatever the caller's batches,
+    so the file's bytes do not depend on how the pipeline was batched.
+
+    Row groups are compressed and written in a background thread (one at a time, in order)
+    while the caller builds the next rows: pyarrow releases the GIL for that work."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int, compression: str = "snappy") -> None:
+        self._writer = pq.ParquetWriter(path, schema, compression=compression)
+        self._schema = schema
+        self._rows = rows
+        self._tables: list[pa.Table] = []
+        self._count = 0
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
+        self._pending: Future | None = None
+
+    def add(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self._count += table.num_rows
+        while self._count >= self._rows:
+            self._flush(self._rows)
+
+    def _flush(self, n: int) -> None:
+        rows = pa.concat_tables(self._tables)
+        head, rest = rows.slice(0, n), rows.slice(n)
+        self._tables, self._count = ([rest] if rest.num_rows else []), rest.num_rows
+        self._wait()  # at most one row group in flight: memory stays bounded
+        # One chunk per column: how the caller's batches were cut must not show in the pages.
+        self._pending = self._thread.submit(self._writer.write_table, head.combine_chunks())
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a failed write here
+
+    def close(self) -> None:
+        try:
+            if self._count:
+                self._flush(self._count)
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            self._writer.close()
+
+
+class DocumentWriter:
+    """Appends documents to the staged Parquet file, one row group per `batch_docs` documents:
+    the unit of work of the later passes."""
+
+    def __init__(self, path: Path, batch_docs: int) -> None:
+        self._writer = RowGroupWriter(path, DOCUMENT_SCHEMA, batch_docs)
+        self._buffer: list[Document] = []
+        self._batch = batch_docs
+        self.count = 0
+
+    def add(self, doc: Document) -> None:
+        self._buffer.append(doc)
+        self.count += 1
+        if len(self._buffer) == self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            cols = {name: [getattr(d, name) for d in self._buffer] for name in DOCUMENT_SCHEMA.names}
+            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA))
+            self._buffer = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+class DocumentStore:
+    """Read access to the staged documents."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = pq.ParquetFile(path)
+        self.count = self._file.metadata.num_rows
+        sizes = [self._file.metadata.row_group(g).num_rows for g in range(self._file.num_row_groups)]
+        self._group_starts = np.cumsum([0] + sizes)
+
+    def iter_batches(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, dict]]:
+        """Yield (first document index, column dict) per row group, in document order."""
+        for first, table in self.iter_tables(columns):
+            yield first, table.to_pydict()
+
+    def iter_tables(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, pa.Table]]:
+        """Yield (first document index, Arrow table) per row group, in document order."""
+        first = 0
+        for g in range(self._file.num_row_groups):
+            table = self._file.read_row_group(g, columns=list(columns))
+            yield first, table
+            first += table.num_rows
+
+    def texts(self, indices: Sequence[int]) -> dict[int, str]:
+        """Texts of the given document indices (reads only the row groups that hold them)."""
+        out: dict[int, str] = {}
+        by_group: dict[int, list[int]] = {}
+        for i in sorted(set(int(i) for i in indices)):
+            by_group.setdefault(int(np.searchsorted(self._group_starts, i, side="right")) - 1, []).append(i)
+        for g, members in by_group.items():
+            column = self._file.read_row_group(g, columns=["text"]).column("text")
+            for i in members:
+                out[i] = column[i - int(self._group_starts[g])].as_py()
+        return out
+
+
+class TextStore:
+    """Distinct match keys, appended in uid order, looked up by uid after `close`.
+
+    Lookups read the record batches that hold the asked uids from the file into memory and
+    let them go, rather than memory-mapping the file: mapped pages would count in the
+    process's resident memory for the rest of the run.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sink = pa.OSFile(str(path), "wb")
+        self._writer = ipc.new_file(self._sink, pa.schema([("key", pa.large_string())]))
+        self._batch_starts: list[int] = [0]
+        self.count = 0
+
+    def append(self, keys: list[str]) -> None:
+        if keys:
+            self._writer.write_batch(pa.record_batch([pa.array(keys, pa.large_string())], names=["key"]))
+            self.count += len(keys)
+            self._batch_starts.append(self.count)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._sink.close()
+
+    def get(self, uids: Sequence[int]) -> list[str]:
+        """Keys of the given uids, in the order asked."""
+        uids = np.asarray(uids, dtype=np.int64)
+        out: list[str | None] = [None] * len(uids)
+        if not len(uids):
+            return []
+        starts = np.asarray(self._batch_starts, dtype=np.int64)
+        batch_of = np.searchsorted(starts, uids, side="right") - 1
+        order = np.argsort(batch_of, kind="stable")
+        with pa.OSFile(str(self.path), "rb") as source:
+            reader = ipc.open_file(source)
+            bounds = np.flatnonzero(np.r_[True, batch_of[order][1:] != batch_of[order][:-1], True])
+            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+                b = int(batch_of[order[lo]])
+                column = reader.get_batch(b).column(0)
+                picked = order[lo:hi]
+                values = column.take(pa.array(uids[picked] - starts[b])).to_pylist()
+                for i, v in zip(picked.tolist(), values):
+                    out[i] = v
+        return out  # type: ignore[return-value]
+
+    def __getitem__(self, uid: int) -> str:
+        return self.get([uid])[0]
+
+
+class SignatureFile:
+    """MinHash rows (uint32) appended to a file; `array()` reads them back as a
+    `SignatureMatrix`."""
+
+    def __init__(self, path: Path, num_perm: int) -> None:
+        self.path = path
+        self.num_perm = num_perm
+        self._fh = open(path, "wb")
+        self.count = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        if len(rows):
+            np.ascontiguousarray(rows, dtype=np.uint32).tofile(self._fh)
+            self.count += len(rows)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def array(self) -> "SignatureMatrix | np.ndarray":
+        if self.count == 0:
+            return np.empty((0, self.num_perm), dtype=np.uint32)
+        return SignatureMatrix(self.path, self.count, self.num_perm)
+
+
+class SignatureMatrix:
+    """Read-only (rows, num_perm) uint32 signatures in a file, indexed like an array.
+
+    Each indexing returns a copy and then drops the mapped pages it touched from this
+    process (`madvise(MADV_DONTNEED)`; they stay in the page cache), so reading every row of
+    a million-row file in chunks does not leave 512 MB resident.
+    """
+
+    def __init__(self, path: Path, rows: int, num_perm: int) -> None:
+        with open(path, "rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._array = np.frombuffer(self._map, dtype=np.uint32).reshape(rows, num_perm)
+        self.shape = self._array.shape
+        self.dtype = self._array.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        out = np.array(self._array[index])
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+        return out

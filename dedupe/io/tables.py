@@ -1,0 +1,195 @@
+"""The three output tables: explicit Arrow schemas, and the writer that streams the staged
+documents once to fill them.
+
+Tables are written into the staging directory (`staging.py` moves them into place). Files carry
+no timestamps: the same input and config give byte-identical files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..model import ROLES, ClusterRecord, Corpus, Decisions
+from .stores import RowGroupWriter
+
+DOCUMENTS_SCHEMA = pa.schema([
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("title", pa.string(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("doc_cluster_id", pa.string()),
+    pa.field("kept", pa.bool_(), nullable=False),
+    pa.field("duplicate_of", pa.string()),
+    pa.field("similarity", pa.float64()),
+    pa.field("n_segments", pa.int32(), nullable=False),
+    pa.field("segments_removed", pa.int32(), nullable=False),
+    pa.field("chars_removed", pa.int64(), nullable=False),
+])
+
+SEGMENTS_SCHEMA = pa.schema([
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("segment", pa.int32(), nullable=False),
+    pa.field("start", pa.int32(), nullable=False),
+    pa.field("end", pa.int32(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("cluster_id", pa.string()),
+    pa.field("role", pa.string(), nullable=False),
+    pa.field("kept", pa.bool_(), nullable=False),
+    pa.field("kept_doc_id", pa.string()),
+    pa.field("kept_segment", pa.int32()),
+    pa.field("similarity", pa.float64()),
+])
+
+CLUSTERS_SCHEMA = pa.schema([
+    pa.field("cluster_id", pa.string(), nullable=False),
+    pa.field("level", pa.string(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("size", pa.int32(), nullable=False),
+    pa.field("n_docs", pa.int32(), nullable=False),
+    pa.field("representative_doc_id", pa.string(), nullable=False),
+    pa.field("representative_segment", pa.int32()),
+    pa.field("text", pa.string(), nullable=False),
+])
+
+OUTPUT_FILES = ("documents.parquet", "segments.parquet", "clusters.parquet")
+
+
+def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> str:
+    """The article without its dropped segments, keeping the original layout around kept ones.
+
+    Each kept segment is preceded by the whitespace that followed the previous kept segment in
+    the original, so removing a caption line never glues two paragraphs together.
+    """
+    parts: list[str] = []
+    gap_start: int | None = None  # where the gap after the last kept segment begins
+    pending_gap: str | None = None
+    for (start, end), keep in zip(bounds, kept):
+        if pending_gap is None and gap_start is not None:
+            pending_gap = text[gap_start:start]
+        if keep:
+            if parts and pending_gap is not None:
+                parts.append(pending_gap)
+            parts.append(text[start:end])
+            gap_start, pending_gap = end, None
+    return "".join(parts)
+
+
+def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str]) -> list[str]:
+    """Stream the staged documents once and write the three tables into `stage`; returns each
+    cluster's text (its representative segment, or the representative article's title), aligned
+    with `dec.clusters`.
+
+    Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
+    null); only the texts are sliced in Python."""
+    docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, 4096, "zstd")
+    segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, 65536, "zstd")
+    ids = pa.array(doc_ids, pa.string())
+    cluster_ids = pa.array([c.cluster_id for c in dec.clusters], pa.string())
+    roles = pa.array([r.value for r in ROLES], pa.string())
+    cluster_texts = [""] * len(dec.clusters)
+    rep_segments: dict[int, list[int]] = {}  # occurrence -> clusters it represents
+    rep_titles: dict[int, list[int]] = {}  # document -> clusters it represents
+    for index, row in enumerate(dec.clusters):
+        if row.rep_segment is None:
+            rep_titles.setdefault(row.rep_doc, []).append(index)
+        else:
+            rep_segments.setdefault(int(corpus.doc_offsets[row.rep_doc]) + row.rep_segment, []).append(index)
+    reps = np.array(sorted(rep_segments), dtype=np.int64)
+
+    for first, table in corpus.docs.iter_tables(("doc_id", "source", "title", "text")):
+        last = first + table.num_rows
+        lo, hi = int(corpus.doc_offsets[first]), int(corpus.doc_offsets[last])
+        texts = table.column("text").to_pylist()
+        seg_doc = corpus.occ_doc[lo:hi] - first
+        starts, kept = corpus.occ_start[lo:hi], dec.kept[lo:hi]
+        ends = starts + corpus.occ_len[lo:hi]
+        seg_texts = [texts[d][a:b] for d, a, b in zip(seg_doc.tolist(), starts.tolist(), ends.tolist())]
+        for occ in reps[np.searchsorted(reps, lo): np.searchsorted(reps, hi)].tolist():
+            for index in rep_segments[occ]:
+                cluster_texts[index] = seg_texts[occ - lo]
+        titles = table.column("title")
+        for d in range(first, last):
+            for index in rep_titles.get(d, []):
+                cluster_texts[index] = titles[d - first].as_py()
+
+        bounds = (corpus.doc_offsets[first: last + 1] - lo).tolist()
+        dropped = ~kept
+        segs_out.add(pa.Table.from_arrays([
+            table.column("doc_id").take(pa.array(seg_doc)),
+            pa.array(corpus.occ_seg[lo:hi]), pa.array(starts), pa.array(ends.astype(np.int32)),
+            pa.array(seg_texts, pa.string()),
+            _take(cluster_ids, dec.cluster[lo:hi]),
+            roles.take(pa.array(dec.role[lo:hi])),
+            pa.array(kept),
+            _take(ids, dec.kept_doc[lo:hi]),
+            pa.array(dec.kept_seg[lo:hi], mask=dec.kept_seg[lo:hi] < 0),
+            _floats(dec.similarity[lo:hi]),
+        ], schema=SEGMENTS_SCHEMA))
+        docs_out.add(pa.Table.from_arrays([
+            table.column("doc_id"), table.column("source"), titles,
+            pa.array(_cleaned_texts(texts, bounds, starts, ends, kept), pa.string()),
+            _take(cluster_ids, dec.doc_cluster[first:last]),
+            pa.array(dec.doc_kept[first:last]),
+            _take(ids, dec.duplicate_of[first:last]),
+            _floats(dec.doc_similarity[first:last]),
+            pa.array(np.diff(bounds).astype(np.int32)),
+            pa.array(np.bincount(seg_doc[dropped], minlength=last - first).astype(np.int32)),
+            pa.array(np.bincount(seg_doc[dropped], weights=corpus.occ_len[lo:hi][dropped],
+                                 minlength=last - first).astype(np.int64)),
+        ], schema=DOCUMENTS_SCHEMA))
+    docs_out.close()
+    segs_out.close()
+    write_table(clusters_table(dec.clusters, cluster_texts, doc_ids), stage / "clusters.parquet")
+    return cluster_texts
+
+
+def _cleaned_texts(texts: list[str], bounds: list[int], starts: np.ndarray, ends: np.ndarray,
+                   kept: np.ndarray) -> list[str]:
+    """`cleaned_text` of each document of a batch; segments of document k are
+    bounds[k]:bounds[k+1] of the batch's segment arrays."""
+    dropped_docs = set(np.unique(np.searchsorted(bounds, np.flatnonzero(~kept), side="right") - 1).tolist())
+    starts_l, ends_l, kept_l = starts.tolist(), ends.tolist(), kept.tolist()
+    out = []
+    for k, text in enumerate(texts):
+        a, b = bounds[k], bounds[k + 1]
+        if a == b:
+            out.append("")
+        elif k not in dropped_docs:  # every segment kept: the text from the first to the last
+            out.append(text[starts_l[a]:ends_l[b - 1]])
+        else:
+            out.append(cleaned_text(text, list(zip(starts_l[a:b], ends_l[a:b])), kept_l[a:b]))
+    return out
+
+
+def _take(values: pa.Array, index: np.ndarray) -> pa.Array:
+    """values[index], null where index is -1."""
+    return values.take(pa.array(index, mask=index < 0))
+
+
+def _floats(values: np.ndarray) -> pa.Array:
+    return pa.array([_float(v) for v in values.tolist()], pa.float64())
+
+
+def clusters_table(rows: tuple[ClusterRecord, ...], texts: list[str], doc_ids: list[str]) -> pa.Table:
+    return pa.Table.from_pydict({
+        "cluster_id": [r.cluster_id for r in rows],
+        "level": [r.level.value for r in rows],
+        "kind": [r.kind.value for r in rows],
+        "size": [r.size for r in rows],
+        "n_docs": [r.n_docs for r in rows],
+        "representative_doc_id": [doc_ids[r.rep_doc] for r in rows],
+        "representative_segment": [r.rep_segment for r in rows],
+        "text": texts,
+    }, schema=CLUSTERS_SCHEMA)
+
+
+def _float(value: float) -> float | None:
+    return None if value != value else round(value, 6)  # NaN -> null
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd", write_statistics=True)

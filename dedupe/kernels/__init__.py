@@ -1,0 +1,91 @@
+"""Compiled inner loops for large batches, and the one rule that decides when to use them.
+
+The numpy code paths are the reference; each kernel in `compiled.py` computes the same values
+bit for bit (tests compare them), fused into one pass. Whether a call runs compiled is a pure
+function of how much work it is (`use_compiled`), never of what happens to be loaded already,
+so the same call takes the same path in every process. numba itself is imported only when a
+call first needs it: a run on a handful of files never loads the compiler.
+
+Set DEDUPE_NO_NUMBA=1 to run everything on the numpy paths.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+MIN_WORK = 200_000
+"""Inner-loop steps (shingles, words, set elements; see each caller) from which a call runs
+compiled: below it, loading the kernels (about a second from the cache) would cost more than
+numpy's per-call overhead saves."""
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """numba is installed and not disabled by DEDUPE_NO_NUMBA=1."""
+    if os.environ.get("DEDUPE_NO_NUMBA") == "1":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def use_compiled(work: int) -> bool:
+    """Whether a call of about `work` inner-loop steps runs compiled (see MIN_WORK)."""
+    return work >= MIN_WORK and available()
+
+
+def _compiled():
+    from . import compiled
+
+    return compiled
+
+
+def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    _compiled().minhash(h32, offsets, a, b, out)
+
+
+def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
+    _compiled().shingles(tokens, offsets, n, mult, salt, out_offsets, out)
+
+
+def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.ndarray, mult: np.ndarray,
+                  salt: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    out = np.empty(max(len(buf), 1), dtype=np.uint64)  # at most one shingle per byte
+    out_offsets = np.empty_like(offsets)
+    used = _compiled().char_shingles(buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
+    return out[:used].copy(), out_offsets
+
+
+def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
+    """(the words of each text joined by spaces, texts joined by newlines; words per text)."""
+    n = len(offsets) - 1
+    out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
+    counts = np.zeros(n, dtype=np.int64)
+    used = _compiled().ascii_words(buf, offsets, out, counts)
+    return out[:used].tobytes().decode("ascii"), counts
+
+
+def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
+    return _compiled().hash_words(buf, counts, out)
+
+
+def containment_queries(*args) -> tuple[np.ndarray, np.ndarray]:
+    return _compiled().containment_queries(*args)
+
+
+def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = np.empty_like(values)
+    out_offsets = np.empty_like(offsets)
+    used = _compiled().unique_rows(values, offsets, out, out_offsets)
+    return out[:used].copy(), out_offsets
+
+
+def intersections(values: np.ndarray, offsets: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    out = np.empty(len(rows_a), dtype=np.int64)
+    _compiled().intersections(values, offsets, rows_a, rows_b, out)
+    return out

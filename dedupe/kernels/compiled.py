@@ -1,0 +1,235 @@
+"""The compiled loops (numba), one top-level function each; imported only through `kernels`.
+
+Each computes exactly what the numpy function named in its docstring computes (tests compare
+them bit for bit), fused into one pass without (n x num_perm) temporaries. The hash mixing is
+the one definition in `sketch.hashing`, compiled here. Compiled code is cached next to this
+file (numba's `cache=True`): the cache is keyed on this file, so a change to `sketch.hashing`
+needs the cache cleared (its constants are fixed forever, as ids derive from them).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..sketch.hashing import FNV_OFFSET, FNV_PRIME, fmix32, fmix64
+
+_jit = nb.njit(cache=True, nogil=True)
+_fmix32 = nb.njit(inline="always")(fmix32)
+_fmix64 = nb.njit(inline="always")(fmix64)
+
+
+@_jit
+def minhash(h32, offsets, a, b, out):
+    """`sketch.minhash.minhash_batch`: out[s, k] = min over set s of a_k * fmix32(h) + b_k."""
+    num_perm = a.shape[0]
+    for s in range(offsets.shape[0] - 1):
+        row = out[s]
+        for i in range(offsets[s], offsets[s + 1]):
+            x = _fmix32(np.uint32(h32[i]))
+            for k in range(num_perm):
+                row[k] = min(row[k], np.uint32(a[k] * x + b[k]))
+
+@_jit
+def shingles(tokens, offsets, n, mult, salt, out_offsets, out):
+    """`sketch.shingles.shingle_hashes`: position-weighted sums of n consecutive token hashes;
+    a sequence shorter than n is one shingle salted with its length."""
+    for s in range(offsets.shape[0] - 1):
+        lo, hi = offsets[s], offsets[s + 1]
+        length = hi - lo
+        o = out_offsets[s]
+        if length >= n:
+            for i in range(lo, hi - n + 1):
+                acc = np.uint64(0)
+                for k in range(n):
+                    acc += tokens[i + k] * mult[k]
+                out[o] = acc
+                o += 1
+        elif length > 0:
+            acc = salt[length]
+            for k in range(length):
+                acc += tokens[lo + k] * mult[k]
+            out[o] = acc
+
+@_jit
+def char_shingles(buf, offsets, n, byte_hashes, mult, salt, rate, out, out_offsets):
+    """`sketch.shingles.char_shingle_hashes`: `shingles` over the bytes' hashes, keeping only
+    the consistent 1-in-`rate` sample (`sketch.shingles.sample_mask`), in one pass without the
+    per-byte and full-shingle temporaries. Returns the number of shingles kept."""
+    o = 0
+    for s in range(offsets.shape[0] - 1):
+        out_offsets[s] = o
+        lo, hi = offsets[s], offsets[s + 1]
+        length = hi - lo
+        if length >= n:
+            for i in range(lo, hi - n + 1):
+                acc = np.uint64(0)
+                for k in range(n):
+                    acc += byte_hashes[buf[i + k]] * mult[k]
+                if (acc >> np.uint64(40)) % rate == 0:
+                    out[o] = acc
+                    o += 1
+        elif length > 0:
+            acc = salt[length]
+            for k in range(length):
+                acc += byte_hashes[buf[lo + k]] * mult[k]
+            if (acc >> np.uint64(40)) % rate == 0:
+                out[o] = acc
+                o += 1
+    out_offsets[offsets.shape[0] - 1] = o
+    return o
+
+@_jit
+def ascii_words(buf, offsets, out, counts):
+    """`text.normalize.words` of each lower-cased ASCII text buf[offsets[s]:offsets[s+1]]: runs
+    of [a-z0-9_], and a dotted abbreviation (letter, then "." + letter at least once, not
+    followed by a word character) as one word without its dots; written joined by single
+    spaces, texts separated by newlines. counts[s] = words of text s. Returns the bytes
+    written. (Character classes are spelled out: a jitted helper would be a closure
+    variable, which numba's cache cannot key on.)"""
+    word = np.zeros(256, dtype=np.bool_)
+    letter = np.zeros(256, dtype=np.bool_)
+    for ch in range(256):
+        letter[ch] = (65 <= ch <= 90) or (97 <= ch <= 122)
+        word[ch] = letter[ch] or (48 <= ch <= 57) or ch == 95
+    o = 0
+    for s in range(offsets.shape[0] - 1):
+        if s > 0:
+            out[o] = 10
+            o += 1
+        p, hi = offsets[s], offsets[s + 1]
+        c = 0
+        while p < hi:
+            if not word[buf[p]]:
+                p += 1
+                continue
+            if c > 0:
+                out[o] = 32
+                o += 1
+            c += 1
+            k = 0
+            q = p + 1
+            if letter[buf[p]]:
+                while q + 1 < hi and buf[q] == 46 and letter[buf[q + 1]]:
+                    k += 1
+                    q += 2
+                if k > 0 and q < hi and word[buf[q]]:
+                    k -= 1  # the regex backtracks one repetition: a "." follows instead
+                    q -= 2
+            if k > 0:
+                for j in range(k + 1):
+                    ch = buf[p + 2 * j]
+                    out[o] = ch + 32 if ch <= 90 else ch
+                    o += 1
+                p = q
+            else:
+                while p < hi and word[buf[p]]:
+                    ch = buf[p]
+                    out[o] = ch + 32 if 65 <= ch <= 90 else ch
+                    o += 1
+                    p += 1
+        counts[s] = c
+    return o
+
+@_jit
+def unique_rows(values, offsets, out, out_offsets):
+    """`sketch.sets.unique_per_set`: each row sorted and deduplicated, rows kept in place."""
+    o = 0
+    for s in range(offsets.shape[0] - 1):
+        out_offsets[s] = o
+        row = np.sort(values[offsets[s]: offsets[s + 1]])
+        for i in range(row.shape[0]):
+            if i == 0 or row[i] != row[i - 1]:
+                out[o] = row[i]
+                o += 1
+    out_offsets[offsets.shape[0] - 1] = o
+    return o
+
+@_jit
+def intersections(values, offsets, rows_a, rows_b, out):
+    """|A ∩ B| of sorted unique rows, by merging, for each pair (rows_a[i], rows_b[i])."""
+    for p in range(rows_a.shape[0]):
+        i, i_end = offsets[rows_a[p]], offsets[rows_a[p] + 1]
+        j, j_end = offsets[rows_b[p]], offsets[rows_b[p] + 1]
+        c = 0
+        while i < i_end and j < j_end:
+            x, y = values[i], values[j]
+            if x == y:
+                c += 1
+                i += 1
+                j += 1
+            elif x < y:
+                i += 1
+            else:
+                j += 1
+        out[p] = c
+
+@_jit
+def hash_words(buf, counts, out):
+    """`sketch.hashing.hash_words`: FNV-1a + fmix64 of each space-separated word of each
+    newline-separated text; counts[t] = words of text t. Returns the number of words."""
+    w = 0
+    t = 0
+    inside = False
+    h = np.uint64(0)
+    for i in range(buf.shape[0] + 1):
+        c = buf[i] if i < buf.shape[0] else np.uint8(0x0A)
+        if c == 0x20 or c == 0x0A:
+            if inside:
+                out[w] = _fmix64(h)
+                w += 1
+                counts[t] += 1
+                inside = False
+            if c == 0x0A:
+                t += 1
+        else:
+            if not inside:
+                h = FNV_OFFSET
+                inside = True
+            h = (h ^ np.uint64(c)) * FNV_PRIME
+    return w
+
+@_jit
+def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size, owner_sorted,
+                        query_size, cut, max_df):
+    """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q,
+    count the shingles it shares with every other text x through the postings of its
+    shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
+    cut * query_size[q]. Memory: one counter per text plus the pairs kept."""
+    n = row_offsets.shape[0] - 1
+    counter = np.zeros(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    cap = 1024
+    out_q = np.empty(cap, dtype=np.int64)
+    out_x = np.empty(cap, dtype=np.int64)
+    m = 0
+    for q in range(n):
+        t = 0
+        for e in range(row_offsets[q], row_offsets[q + 1]):
+            g = group_of[sorted_pos[e]]
+            size = group_size[g]
+            if size < 2 or size > max_df:
+                continue
+            for p in range(group_start[g], group_start[g] + size):
+                x = owner_sorted[p]
+                if x != q:
+                    if counter[x] == 0:
+                        touched[t] = x
+                        t += 1
+                    counter[x] += 1
+        need = cut * max(query_size[q], 1)
+        for i in range(t):
+            x = touched[i]
+            if counter[x] >= need:
+                if m == cap:
+                    cap *= 2
+                    new_q = np.empty(cap, dtype=np.int64)
+                    new_x = np.empty(cap, dtype=np.int64)
+                    new_q[:m] = out_q[:m]
+                    new_x[:m] = out_x[:m]
+                    out_q, out_x = new_q, new_x
+                out_q[m] = q
+                out_x[m] = x
+                m += 1
+            counter[x] = 0
+    return out_q[:m], out_x[:m]

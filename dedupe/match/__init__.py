@@ -1,0 +1,32 @@
+"""The match stage: verified segment and document matches of a corpus.
+
+- `segments.py`: near-duplicate groups (LSH candidates, exact Jaccard) and containment clusters;
+- `documents.py`: near-duplicate articles (LSH and containment candidates, exact measures);
+- `unionfind.py`: grouping of verified pairs.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ..config import Config
+from ..model import Corpus, DocumentMatches, SegmentMatches
+from .documents import match_documents
+from .segments import match_segments
+
+
+def match(corpus: Corpus, config: Config, threads: int = 1) -> tuple[DocumentMatches, SegmentMatches]:
+    """Document matching, segment LSH and segment containment; side by side in three threads
+    when `threads` >= 2.
+
+    They read disjoint parts of the corpus (documents vs keys vs passage sets) and spend most of
+    their time in numpy sorts and compiled kernels, which release the GIL, so every core is used."""
+    if threads < 2:
+        return match_documents(corpus, config), match_segments(corpus, config)
+    with ThreadPoolExecutor(2, thread_name_prefix="dedupe-match") as pool:
+        documents = pool.submit(match_documents, corpus, config)
+        segments = match_segments(corpus, config, pool)
+        return documents.result(), segments
+
+
+__all__ = ["match", "match_documents", "match_segments"]

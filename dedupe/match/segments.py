@@ -1,0 +1,103 @@
+"""Segment matches: near-duplicate groups and containment clusters of the corpus texts.
+
+1. Candidate pairs from LSH over the MinHash signatures (`sketch.lsh`), kept only if the exact
+   Jaccard similarity of the word shingle sets reaches `segment_threshold`; union-find over the
+   kept pairs, and over the in-article near copies found while preparing (`text.nearcopy`),
+   gives *near-duplicate groups*.
+2. Texts from history (known boilerplate lines) take part in step 1 as extra texts with no
+   occurrence, so a group holding one is known boilerplate.
+3. Containment links: a passage of at least `min_containment_words` words whose shingles lie
+   mostly inside a longer segment of another article joins that segment's *cluster* (a quote
+   carried inside different paragraphs). Containment only links clusters for the cluster map;
+   removals are decided on near-duplicate groups, so a quote repeated inside a longer paragraph
+   of the same article is never dropped.
+
+Exact shingle sets are recomputed only for the texts that appear in some candidate pair, so
+memory follows the number of duplicates, not the size of the corpus.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+import numpy as np
+
+from ..config import Config
+from ..model import Corpus, SegmentMatches
+from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_pairs
+from ..sketch.overlap import flatten, overlap_pairs
+from ..sketch.sets import ShingleSets, word_shingle_sets
+from .unionfind import UnionFind
+
+_CHUNK = 20_000
+SEGMENT_MAX_DF = 50  # word shingles in more distinct passages than this are stock phrases
+
+
+def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config) -> ShingleSets:
+    """Exact word shingle sets of the given sorted uids, read and shingled in bounded chunks."""
+    parts = []
+    for lo in range(0, len(uids), _CHUNK):
+        chunk = uids[lo: lo + _CHUNK]
+        keys = corpus.keys.get(chunk)
+        keys = [k if w else "" for k, w in zip(keys, corpus.key_words[chunk].tolist())]
+        sets, _ = word_shingle_sets(keys, config.shingle_size, config.num_perm, config.seed, signatures=False)
+        parts.append(sets)
+    return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
+
+
+def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None) -> SegmentMatches:
+    """Near-duplicate groups and containment clusters of the corpus texts; the containment
+    candidates are found in `pool` (a thread) while this thread runs LSH, when one is given."""
+    links_future = pool.submit(_containment_candidates, corpus, config) if pool is not None else None
+    n_uids = corpus.keys.count
+    with_words = np.flatnonzero(corpus.key_words > 0)
+    # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
+    # (small runs use MinHashLSH itself); every survivor is still verified exactly below.
+    screen = None
+    if len(with_words) >= NUMPY_LSH_FROM:
+        def screen(p: np.ndarray) -> np.ndarray:
+            return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
+    pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
+    links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
+
+    involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
+    sets = segment_sets(corpus, involved, config)
+    groups = UnionFind(n_uids)
+    if len(pairs):
+        for u, v in pairs[sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold].tolist():
+            groups.union(u, v)
+    for u, v in corpus.extensions.tolist():  # exact relation, found per article
+        groups.union(u, v)
+    group = groups.roots()
+
+    clusters = UnionFind(n_uids)
+    clusters.parent[:] = group  # every group root is its own root, so this is a valid forest
+    if len(links):
+        lo_doc, hi_doc = _doc_range_per_uid(corpus)
+        q, x = links[:, 0], links[:, 1]
+        one_article = (lo_doc[q] == hi_doc[q]) & (lo_doc[q] == lo_doc[x]) & (lo_doc[x] == hi_doc[x])
+        ok = (group[q] != group[x]) & (sets.sizes(q) <= sets.sizes(x)) & ~one_article
+        ok[ok] = sets.containment(q[ok], x[ok]) >= config.containment_threshold
+        for u, v in links[ok].tolist():
+            clusters.union(u, v)
+    return SegmentMatches(group=group, cluster=clusters.roots(),
+                          known_groups=frozenset(group[corpus.known_uids].tolist()), sets=sets,
+                          extensions=frozenset(map(tuple, corpus.extensions.tolist())))
+
+
+def _containment_candidates(corpus: Corpus, config: Config) -> np.ndarray:
+    if len(corpus.passages) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    hashes, owner = flatten(corpus.passages)
+    return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
+
+
+def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest document index each uid occurs in (-1 for no occurrence)."""
+    n = corpus.keys.count
+    lo = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(lo, corpus.occ_uid, corpus.occ_doc)
+    np.maximum.at(hi, corpus.occ_uid, corpus.occ_doc)
+    lo[hi < 0] = -1
+    return lo, hi

@@ -1,0 +1,11 @@
+"""Sketching: hashing, shingles, MinHash signatures, exact set measures, and candidate search.
+
+- `hashing.py`: every hashing constant and mixing function, once (numpy and numba share them);
+- `shingles.py`: word and character n-gram shingle hashes, consistent sampling;
+- `minhash.py`: batched MinHash, bit-identical to datasketch's ``affine32`` scheme;
+- `sets.py`: `ShingleSets` (flat sorted sets) with the exact Jaccard and containment, and the
+  batched shingle-and-sign pass;
+- `lsh.py`: MinHash LSH candidate pairs (datasketch's `MinHashLSH`, or numpy banding);
+- `overlap.py`: containment candidates from an inverted index;
+- `lsh_table.py`: datasketch's (bands, rows) choices, precomputed.
+"""

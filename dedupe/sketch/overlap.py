@@ -1,0 +1,92 @@
+"""Containment candidates: pairs of texts where most of one's shingles are found in the other.
+
+An inverted index over the shingles (numpy, or one compiled query per text for large inputs);
+like LSH it only proposes pairs, which the `match` stage verifies on the exact sets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import kernels
+from .lsh import LSH_MARGIN, pairs_in_groups
+
+
+def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> np.ndarray:
+    """Pairs (q, x), q != x, where at least `min_share` (minus `LSH_MARGIN`) of q's shingles
+    are found in x: candidates for containment of q in x.
+
+    `hashes` and `owner` list every (shingle, text id), each shingle once per text; callers may
+    pass a consistent sample (``hash % k == 0`` for all texts), which keeps shared/|q| an
+    unbiased estimate of containment (Broder's mod-sampling). An inverted index in numpy: sort
+    by shingle, let each shingle shared by 2..`max_df` texts emit its pairs, count the shingles
+    each pair shares with `np.unique`. Shingles in more than `max_df` texts (stock phrases)
+    carry no evidence and would emit quadratically many pairs; they are left out of both the
+    shared counts and the text sizes. Returns a sorted (M, 2) int64 array.
+    """
+    if len(hashes) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    if kernels.use_compiled(len(hashes)):
+        return _overlap_pairs_compiled(hashes, owner, min_share, max_df)
+    order = np.lexsort((owner, hashes))
+    hashes, owner = hashes[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    df = np.diff(np.r_[starts, len(hashes)])
+    n = int(owner.max()) + 1
+    keys = list(pairs_in_groups(owner, starts, df, n, max_size=max_df))
+    if not keys:
+        return np.empty((0, 2), dtype=np.int64)
+    pair_keys, shared = np.unique(np.concatenate(keys), return_counts=True)
+    lo, hi = pair_keys // n, pair_keys % n
+    size_of = np.bincount(owner[np.repeat(df <= max_df, df)], minlength=n)
+    cut = max(0.0, min_share - LSH_MARGIN)
+    out = []
+    for q, x in ((lo, hi), (hi, lo)):
+        ok = shared >= cut * np.maximum(size_of[q], 1)
+        out.append(np.stack([q[ok], x[ok]], axis=1))
+    pairs = np.concatenate(out)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int) -> np.ndarray:
+    """`overlap_pairs` by one inverted-index query per text (`kernels.containment_queries`):
+    the same pairs, without materialising every co-occurring pair. `owner` must list each
+    text's entries contiguously, in ascending id order (as `flatten` does)."""
+    # Positions and rows are int32 (fewer than 2**31 entries): at a million paragraphs these
+    # arrays are most of the run's peak memory.
+    change = np.empty(len(owner), dtype=bool)
+    change[0] = True
+    np.not_equal(owner[1:], owner[:-1], out=change[1:])  # owners are grouped: no sort needed
+    ids, row = owner[change], np.cumsum(change, dtype=np.int32) - 1
+    row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
+    order = np.argsort(hashes, kind="stable").astype(np.int32)  # ties stay in ascending owner order
+    sorted_pos = np.empty_like(order)
+    sorted_pos[order] = np.arange(len(order), dtype=np.int32)
+    sorted_hashes = hashes[order]
+    new_group = np.empty(len(order), dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=new_group[1:])
+    del sorted_hashes
+    group_start = np.flatnonzero(new_group)
+    group_size = np.diff(np.r_[group_start, len(order)])
+    group_of = np.cumsum(new_group, dtype=np.int32) - 1
+    del new_group
+    owner_sorted = row[order]
+    del order, row
+    query_size = np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
+    cut = max(0.0, min_share - LSH_MARGIN)
+    q, x = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
+                                       owner_sorted, query_size, cut, max_df)
+    pairs = np.stack([ids[q], ids[x]], axis=1)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def flatten(sets, ids=None) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, owner id) of every entry of a `sketch.ShingleSets` (only the sets of `ids`,
+    positions, when given), for `overlap_pairs`."""
+    if ids is not None:
+        ids = np.asarray(ids, dtype=np.int64)
+        sets = sets.take(ids, ids)
+    owners = sets.ids if sets.ids is not None else np.arange(len(sets), dtype=np.int64)
+    return sets.values, np.repeat(owners, np.diff(sets.offsets))

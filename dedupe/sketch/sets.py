@@ -1,0 +1,182 @@
+"""Shingle sets of many texts in one flat array, the exact set measures, and the batched
+shingle-and-sign pass.
+
+Exact Jaccard and containment live here and only here (`ShingleSets.jaccard`,
+`ShingleSets.containment`, from `overlap_measures`): every candidate pair is verified with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .. import kernels
+from .hashing import hash_words
+from .minhash import minhash_batch
+from .shingles import char_shingle_hashes, fold32, offsets_after, sample_mask, shingle_hashes
+
+_BATCH = 8192
+_BATCH_CHARS = 4_000_000
+
+
+@dataclass
+class ShingleSets:
+    """Sorted unique 64-bit shingle hashes of many texts in one flat array (CSR layout): set i
+    is values[offsets[i]:offsets[i+1]]. `ids`, when given, names the sets (sorted ascending),
+    and indexing is by id; otherwise by position. No per-set Python objects, so a million sets
+    cost their hashes plus 8 bytes each."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+    ids: np.ndarray | None = None
+
+    @staticmethod
+    def concat(parts: Sequence["ShingleSets"], ids: np.ndarray | None = None) -> "ShingleSets":
+        """The sets of all parts in order; `ids` names them (by default the parts' own ids,
+        when every part has some)."""
+        if ids is None and parts and all(p.ids is not None for p in parts):
+            ids = np.concatenate([p.ids for p in parts])
+        if not parts:
+            return ShingleSets(np.empty(0, np.uint64), np.zeros(1, np.int64), ids)
+        values = np.concatenate([p.values for p in parts])
+        sizes = np.concatenate([np.diff(p.offsets) for p in parts])
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return ShingleSets(values, offsets, ids)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def rows(self, keys) -> np.ndarray:
+        """Positions of the given ids (or positions themselves when the sets have no ids)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        if self.ids is None:
+            return keys
+        pos = np.searchsorted(self.ids, keys)
+        if len(keys) and (pos.max() >= len(self.ids) or np.any(self.ids[np.minimum(pos, len(self.ids) - 1)] != keys)):
+            raise KeyError("set id not present")
+        return pos
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        i = int(self.rows([key])[0]) if self.ids is not None else int(key)
+        return self.values[self.offsets[i]: self.offsets[i + 1]]
+
+    def sizes(self, keys=None) -> np.ndarray:
+        sizes = np.diff(self.offsets)
+        return sizes if keys is None else sizes[self.rows(keys)]
+
+    def take(self, keys, ids: np.ndarray | None = None) -> "ShingleSets":
+        """The sets of the given ids (positions when the sets have no ids), named `ids`."""
+        rows = self.rows(keys)
+        starts, sizes = self.offsets[rows], np.diff(self.offsets)[rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        index = np.repeat(starts - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return ShingleSets(self.values[index], offsets, ids)
+
+    def sample(self, rate: int) -> "ShingleSets":
+        """The consistent 1-in-`rate` sample of every set (`shingles.sample_mask`): Jaccard and
+        containment of samples estimate those of the full sets without bias, and a MinHash of a
+        sample is a MinHash of that sampled set."""
+        if rate == 1:
+            return self
+        keep = sample_mask(self.values, rate)
+        return ShingleSets(self.values[keep], offsets_after(keep, self.offsets), self.ids)
+
+    def intersections(self, a, b) -> np.ndarray:
+        """|A ∩ B| for each pair of ids (a[i], b[i])."""
+        ra, rb = self.rows(a), self.rows(b)
+        if kernels.use_compiled(len(ra) * 64):  # about 64 set elements merged per pair
+            return kernels.intersections(self.values, self.offsets, ra, rb)
+        return np.array([len(np.intersect1d(self.values[self.offsets[i]: self.offsets[i + 1]],
+                                            self.values[self.offsets[j]: self.offsets[j + 1]],
+                                            assume_unique=True))
+                         for i, j in zip(ra.tolist(), rb.tolist())], dtype=np.int64)
+
+    def measures(self, a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(|A ∩ B|, |A|, |B|) for each pair of ids (a[i], b[i])."""
+        return self.intersections(a, b), self.sizes(a), self.sizes(b)
+
+    def jaccard(self, a, b) -> np.ndarray:
+        """Exact Jaccard similarity |A ∩ B| / |A ∪ B| of each pair of ids (1.0 for two empty sets)."""
+        return jaccard_of(*self.measures(a, b))
+
+    def containment(self, a, b) -> np.ndarray:
+        """Exact containment |A ∩ B| / |A| of each pair of ids (0.0 when A is empty)."""
+        inter, size_a, _ = self.measures(a, b)
+        return containment_of(inter, size_a)
+
+    def similarity(self, u: int, v: int) -> float:
+        """Exact Jaccard similarity of two sets, 1.0 for the same id."""
+        return 1.0 if u == v else float(self.jaccard([u], [v])[0])
+
+
+def jaccard_of(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
+    """Jaccard similarity from intersection and set sizes (1.0 for two empty sets)."""
+    union = size_a + size_b - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def containment_of(inter: np.ndarray, size_a: np.ndarray) -> np.ndarray:
+    """Containment of A in B from |A ∩ B| and |A| (0.0 when A is empty)."""
+    return np.where(size_a > 0, inter / np.maximum(size_a, 1), 0.0)
+
+
+def word_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
+                      sets: bool | None = None) -> tuple[ShingleSets, np.ndarray | None]:
+    """(sets, signatures) of the word n-gram shingles of many texts whose words are separated
+    by single spaces (match keys): the exact sets as sorted unique 64-bit hashes (by default
+    only when `signatures` is False), and the MinHash signatures (None when `signatures` is
+    False)."""
+    return _sketch(texts, lambda batch: shingle_hashes(*hash_words(batch), n), num_perm, seed, signatures,
+                   not signatures if sets is None else sets)
+
+
+def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
+                      sets: bool | None = None, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
+    """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts, optionally
+    of the consistent 1-in-`rate` sample of them (see `sample`)."""
+    return _sketch(texts, lambda batch: char_shingle_hashes(batch, n, rate), num_perm, seed, signatures,
+                   not signatures if sets is None else sets)
+
+
+def _sketch(items: Sequence, shingle: Callable[[Sequence], tuple[np.ndarray, np.ndarray]], num_perm: int,
+            seed: int, signatures: bool, want_sets: bool) -> tuple[ShingleSets, np.ndarray | None]:
+    """`shingle(batch)` gives (hashes, offsets) of the shingles of each item of a batch."""
+    parts: list[ShingleSets] = []
+    sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
+    for lo, hi in _batches(items):
+        hashes, sh_offsets = shingle(items[lo:hi])
+        if sigs is not None:
+            # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
+            sigs[lo:hi] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
+        if want_sets:
+            parts.append(ShingleSets(*unique_per_set(hashes, sh_offsets)))
+    return ShingleSets.concat(parts), sigs  # no parts (empty sets) unless want_sets
+
+
+def _batches(items: Sequence) -> Iterator[tuple[int, int]]:
+    """(lo, hi) ranges of at most _BATCH items and about _BATCH_CHARS characters: whole
+    articles are character-shingled 8 bytes per character, so a batch is cut by size too."""
+    lo = 0
+    while lo < len(items):
+        hi, chars = lo, 0
+        while hi < len(items) and hi - lo < _BATCH and (chars < _BATCH_CHARS or hi == lo):
+            chars += len(items[hi])
+            hi += 1
+        yield lo, hi
+        lo = hi
+
+
+def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, offsets) with each hashes[offsets[i]:offsets[i+1]] sorted and deduplicated."""
+    if kernels.use_compiled(len(hashes)):
+        return kernels.unique_rows(hashes, offsets)
+    owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((hashes, owner))
+    values, owner = hashes[order], owner[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
+    return values[keep], offsets_after(keep, offsets)

@@ -1,0 +1,302 @@
+"""`read_inputs`: documents and skip records from .txt, .jsonl and .parquet inputs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dedupe.config import Config
+from dedupe.model import Document, Skip
+from dedupe.io.readers import InputError, read_inputs
+
+CAPTION = ("Attorney General Jeff Sessions said Thursday morning that while he twice met with "
+           "Russia's ambassador during the campaign, he did not discuss the election.")
+
+
+def read(root: Path, config: Config | None = None) -> list[Document | Skip]:
+    return list(read_inputs(root, config or Config()))
+
+
+def only(items: list[Document | Skip]) -> Document | Skip:
+    assert len(items) == 1, items
+    return items[0]
+
+
+def write_jsonl(path: Path, lines: list[object]) -> None:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",
+                    encoding="utf-8")
+
+
+# --- directory walking and .txt files -------------------------------------------------------
+
+def test_nested_folders_are_read_in_sorted_relative_path_order(tmp_path):
+    for rel in ["zeta/b.txt", "alpha/nested/deep.txt", "alpha/a.txt", "mid.txt", "alpha/Z.txt"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"Title of {rel}\nbody\n", encoding="utf-8")
+    items = read(tmp_path)
+    ids = [d.doc_id for d in items]
+    assert ids == ["alpha/Z.txt", "alpha/a.txt", "alpha/nested/deep.txt", "mid.txt", "zeta/b.txt"]
+    assert all(isinstance(d, Document) and d.source == d.doc_id for d in items)
+    assert read(tmp_path) == items  # deterministic
+
+
+def test_txt_document_fields(tmp_path):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "sessions.txt").write_text(
+        "\n  \n  Sessions met Russian envoy twice  \n\n" + CAPTION + "\n", encoding="utf-8")
+    doc = only(read(tmp_path))
+    assert isinstance(doc, Document)
+    assert doc.doc_id == "news/sessions.txt"
+    assert doc.source == "news/sessions.txt"
+    assert doc.title == "Sessions met Russian envoy twice"
+    assert doc.text == "\n  \n  Sessions met Russian envoy twice  \n\n" + CAPTION + "\n"
+
+
+def test_bom_removed_and_crlf_becomes_lf(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbfHeadline\r\nLine two\r\nOld mac\rend")
+    doc = only(read(tmp_path))
+    assert doc.text == "Headline\nLine two\nOld mac\nend"
+    assert doc.title == "Headline"
+
+
+def test_txt_gz_is_read(tmp_path):
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress("Headline\nBody text\n".encode()))
+    doc = only(read(tmp_path))
+    assert isinstance(doc, Document)
+    assert doc.doc_id == "a.txt.gz" and doc.text == "Headline\nBody text\n"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"),
+    (b" \r\n\t\n   ", "empty file"),
+    (b"Headline\n\x00\x01\x02binary", "binary file (contains NUL bytes)"),
+])
+def test_unreadable_txt_files_are_skipped(tmp_path, content, reason):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.txt").write_bytes(content)
+    assert only(read(tmp_path)) == Skip("sub/x.txt", reason)
+
+
+def test_invalid_utf8_skip_names_line(tmp_path):
+    data = b"Headline\nsecond line\nLatin-1 caf\xe9 here\n"
+    (tmp_path / "bad.txt").write_bytes(data)
+    skip = only(read(tmp_path))
+    assert isinstance(skip, Skip) and skip.source == "bad.txt"
+    assert data.index(b"\xe9") == 32
+    assert skip.reason == "invalid UTF-8 at line 3 (byte offset 32): invalid continuation byte"
+
+
+def test_invalid_utf8_after_bom_names_correct_line(tmp_path):
+    # The BOM must not shift the reported line or offset.
+    (tmp_path / "bad.txt").write_bytes(b"\xef\xbb\xbf\n\n\xff")
+    skip = only(read(tmp_path))
+    assert skip.reason.startswith("invalid UTF-8 at line 3 (byte offset 5)")
+
+
+def test_corrupt_gz_is_a_skip_not_a_crash(tmp_path):
+    good = gzip.compress(b"hello world\nmore text\n")
+    (tmp_path / "a.txt.gz").write_bytes(good[:12] + b"\x00garbage" + good[20:])  # bad deflate data
+    (tmp_path / "b.jsonl.gz").write_bytes(good[:12] + b"\x00garbage" + good[20:])
+    (tmp_path / "c.txt.gz").write_bytes(good[:-6])  # truncated
+    (tmp_path / "d.txt.gz").write_bytes(b"not gzip at all")
+    items = read(tmp_path)
+    assert [type(i) for i in items] == [Skip] * 4
+    assert [i.source for i in items] == ["a.txt.gz", "b.jsonl.gz", "c.txt.gz", "d.txt.gz"]
+    assert all(i.reason.startswith("cannot read file: ") for i in items)
+
+
+def test_unsupported_extension_is_skipped(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "table.csv").write_text("id,text\n1,hello\n", encoding="utf-8")
+    (tmp_path / "ok.txt").write_text("Fine\n", encoding="utf-8")
+    items = read(tmp_path)
+    assert items[0] == Skip("data/table.csv", "unsupported file type (expected .txt, .jsonl or .parquet)")
+    assert isinstance(items[1], Document) and items[1].doc_id == "ok.txt"
+
+
+def test_hidden_files_and_folders_are_ignored(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_text("hidden folder\n", encoding="utf-8")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00junk")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".notes.txt").write_text("hidden file\n", encoding="utf-8")
+    (tmp_path / "sub" / "real.txt").write_text("Real\n", encoding="utf-8")
+    assert [i.doc_id for i in read(tmp_path)] == ["sub/real.txt"]
+
+
+def test_missing_directory_raises_naming_path(tmp_path):
+    missing = tmp_path / "does-not-exist"
+    with pytest.raises(InputError, match="not found") as info:
+        read(missing)
+    assert str(missing) in str(info.value)
+
+
+def test_path_that_is_a_file_raises_naming_path(tmp_path):
+    file = tmp_path / "a.txt"
+    file.write_text("x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a directory") as info:
+        read(file)
+    assert str(file) in str(info.value)
+
+
+def test_empty_directory_raises_naming_path(tmp_path):
+    (tmp_path / ".hidden").write_text("x", encoding="utf-8")  # hidden files do not count
+    with pytest.raises(InputError, match="no input files") as info:
+        read(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_read_inputs_accepts_str_path(tmp_path):
+    (tmp_path / "a.txt").write_text("Title\n", encoding="utf-8")
+    assert only(list(read_inputs(str(tmp_path), Config()))).doc_id == "a.txt"
+
+
+# --- JSONL ----------------------------------------------------------------------------------
+
+def test_jsonl_lines_become_documents_and_skips(tmp_path):
+    (tmp_path / "feed").mkdir()
+    write_jsonl(tmp_path / "feed" / "wire.jsonl", [
+        {"text": CAPTION, "title": "Sessions met envoy"},        # 1
+        "",                                                      # 2 blank: ignored
+        '{"text": "broken',                                      # 3
+        ["a", "list"],                                           # 4
+        {"body": "x", "headline": "y"},                          # 5
+        {"text": None},                                          # 6
+        {"text": "First line\r\nSecond line", "title": "  "},    # 7 blank title -> first line
+        "   ",                                                   # 8 whitespace: ignored
+        {"text": "  \n "},                                       # 9
+        {"text": 42},                                            # 10
+    ])
+    items = read(tmp_path)
+    assert [i.source for i in items] == [f"feed/wire.jsonl:{n}" for n in (1, 3, 4, 5, 6, 7, 9, 10)]
+    first = items[0]
+    assert first == Document("feed/wire.jsonl:1", "feed/wire.jsonl:1", "Sessions met envoy", CAPTION)
+    assert isinstance(items[1], Skip) and items[1].reason.startswith("invalid JSON at column")
+    assert items[2] == Skip("feed/wire.jsonl:4", "line is a JSON list, not an object")
+    assert items[3] == Skip("feed/wire.jsonl:5", "no field 'text' (fields: body, headline)")
+    assert items[4] == Skip("feed/wire.jsonl:6", "text is null")
+    assert items[5] == Document("feed/wire.jsonl:7", "feed/wire.jsonl:7", "First line",
+                                "First line\nSecond line")
+    assert items[6] == Skip("feed/wire.jsonl:9", "empty text")
+    assert items[7] == Skip("feed/wire.jsonl:10", "text is a int, not a string")
+
+
+def test_jsonl_empty_object_lists_no_fields(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{}])
+    assert only(read(tmp_path)) == Skip("a.jsonl:1", "no field 'text' (fields: none)")
+
+
+def test_jsonl_with_bom_and_crlf(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(
+        b'\xef\xbb\xbf{"text": "one"}\r\n{"text": "two"}\r\n')
+    items = read(tmp_path)
+    assert [(d.source, d.text) for d in items] == [("a.jsonl:1", "one"), ("a.jsonl:2", "two")]
+
+
+def test_jsonl_id_field_and_duplicate_ids(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "ap-1", "text": "Story one"},
+        {"id": 7, "text": "Story seven"},
+        {"text": "no id here"},
+    ])
+    write_jsonl(tmp_path / "b.jsonl", [
+        {"id": "ap-1", "text": "Story one again"},
+        {"id": "7", "text": "Seven as a string"},
+        {"id": "ap-2", "text": "Story two"},
+    ])
+    items = read(tmp_path, Config(id_field="id"))
+    assert items[0] == Document("ap-1", "a.jsonl:1", "Story one", "Story one")
+    assert items[1] == Document("7", "a.jsonl:2", "Story seven", "Story seven")
+    assert items[2] == Skip("a.jsonl:3", "no id field 'id'")
+    assert items[3] == Skip("b.jsonl:1", "duplicate document id 'ap-1' (first used by a.jsonl:1)")
+    assert items[4] == Skip("b.jsonl:2", "duplicate document id '7' (first used by a.jsonl:2)")
+    assert items[5] == Document("ap-2", "b.jsonl:3", "Story two", "Story two")
+
+
+def test_jsonl_custom_text_and_title_fields(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"body": "Line one\nLine two", "headline": "The Headline",
+                                        "text": "ignored"}])
+    config = Config(text_field="body", title_field="headline")
+    assert only(read(tmp_path, config)) == Document("a.jsonl:1", "a.jsonl:1", "The Headline",
+                                                     "Line one\nLine two")
+    # without a title field the first non-empty line is the title
+    doc = only(read(tmp_path, Config(text_field="body", title_field=None)))
+    assert doc.title == "Line one"
+
+
+def test_jsonl_gz_and_ndjson(tmp_path):
+    payload = (json.dumps({"text": "gz story"}) + "\n\n" + json.dumps({"text": "second"}) + "\n").encode()
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(payload))
+    write_jsonl(tmp_path / "b.ndjson", [{"text": "nd story"}])
+    items = read(tmp_path)
+    assert [(d.doc_id, d.text) for d in items] == [
+        ("a.jsonl.gz:1", "gz story"), ("a.jsonl.gz:3", "second"), ("b.ndjson:1", "nd story")]
+
+
+def test_jsonl_invalid_utf8_line_is_skipped_others_kept(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n{"text": "also ok"}\n')
+    items = read(tmp_path)
+    assert [type(i) for i in items] == [Document, Skip, Document]
+    assert items[1].source == "a.jsonl:2" and items[1].reason.startswith("invalid UTF-8")
+
+
+# --- Parquet --------------------------------------------------------------------------------
+
+def test_parquet_rows_become_documents(tmp_path):
+    (tmp_path / "pq").mkdir()
+    table = pa.table({"text": ["Row zero text\nmore", None, CAPTION, "   "],
+                      "title": ["Zero", "One", None, "Three"]})
+    pq.write_table(table, tmp_path / "pq" / "arts.parquet")
+    items = read(tmp_path)
+    assert items[0] == Document("pq/arts.parquet:0", "pq/arts.parquet:0", "Zero", "Row zero text\nmore")
+    assert items[1] == Skip("pq/arts.parquet:1", "text is null")
+    assert items[2] == Document("pq/arts.parquet:2", "pq/arts.parquet:2", CAPTION, CAPTION)
+    assert items[3] == Skip("pq/arts.parquet:3", "empty text")
+    assert len(items) == 4
+
+
+def test_parquet_without_text_column_is_skipped_listing_columns(tmp_path):
+    pq.write_table(pa.table({"body": ["x"], "headline": ["y"]}), tmp_path / "a.parquet")
+    assert only(read(tmp_path)) == Skip("a.parquet", "no column 'text' (columns: body, headline)")
+
+
+def test_corrupt_parquet_is_skipped(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(random.Random(0).randbytes(2048))
+    (tmp_path / "empty.parquet").write_bytes(b"")
+    items = read(tmp_path)
+    assert [i.source for i in items] == ["bad.parquet", "empty.parquet"]
+    assert all(isinstance(i, Skip) and i.reason.startswith("not a readable Parquet file") for i in items)
+
+
+def test_parquet_custom_text_and_id_fields(tmp_path):
+    table = pa.table({"id": [10, 11, None], "body": ["Ten", "Eleven", "Twelve"]})
+    pq.write_table(table, tmp_path / "a.parquet")
+    items = read(tmp_path, Config(text_field="body", id_field="id"))
+    assert items[0] == Document("10", "a.parquet:0", "Ten", "Ten")
+    assert items[1] == Document("11", "a.parquet:1", "Eleven", "Eleven")
+    assert items[2] == Skip("a.parquet:2", "id column 'id' is null")
+    # the default text column is absent here
+    assert only(read(tmp_path)) == Skip("a.parquet", "no column 'text' (columns: id, body)")
+
+
+def test_parquet_row_numbers_continue_across_batches(tmp_path):
+    texts = [f"article number {i}" for i in range(5000)]  # > one 4096-row batch
+    pq.write_table(pa.table({"text": texts}), tmp_path / "big.parquet", row_group_size=1000)
+    items = read(tmp_path)
+    assert len(items) == 5000
+    assert items[4999] == Document("big.parquet:4999", "big.parquet:4999",
+                                   "article number 4999", "article number 4999")
+
+
+def test_mixed_inputs_in_one_tree(tmp_path):
+    (tmp_path / "a.txt").write_text("Txt story\n", encoding="utf-8")
+    write_jsonl(tmp_path / "b.jsonl", [{"text": "Jsonl story"}])
+    pq.write_table(pa.table({"text": ["Parquet story"]}), tmp_path / "c.parquet")
+    assert [(i.doc_id, i.text) for i in read(tmp_path)] == [
+        ("a.txt", "Txt story\n"), ("b.jsonl:1", "Jsonl story"), ("c.parquet:0", "Parquet story")]

@@ -1,0 +1,150 @@
+"""The compiled kernels compute exactly what the numpy reference paths compute."""
+
+import numpy as np
+import pytest
+
+from dedupe import kernels
+from dedupe.sketch.shingles import char_shingle_hashes, char_tokens, sample_mask, shingle_hashes
+from dedupe.text.normalize import key_and_words, match_keys
+from dedupe.text.segment import spans
+from dedupe.sketch.minhash import minhash_batch
+from dedupe.sketch.sets import ShingleSets, unique_per_set
+from tests.conftest import RAW, SHARED
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Route every batch, however small, through the kernels (`use` False: numpy)."""
+    def route(use: bool):
+        monkeypatch.setattr(kernels, "MIN_WORK", 0 if use else 1 << 62)
+    return route
+
+
+def _random_sets(rng, n_sets=300, max_len=40, vocab=5000):
+    sizes = rng.integers(0, max_len, n_sets)
+    sizes[:3] = [0, 1, 2]  # empty and tiny sets
+    offsets = np.zeros(n_sets + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    values = rng.integers(0, vocab, int(offsets[-1])).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return values, offsets
+
+
+def test_minhash_matches_numpy(compiled):
+    rng = np.random.default_rng(5)
+    values, offsets = _random_sets(rng)
+    h32 = (values >> np.uint64(32)).astype(np.uint32)
+    compiled(False)
+    expected = minhash_batch(h32, offsets, 128, 7)
+    compiled(True)
+    assert np.array_equal(minhash_batch(h32, offsets, 128, 7), expected)
+    assert (expected[0] == 0xFFFFFFFF).all()
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_word_and_char_shingles_match_numpy(compiled, n):
+    rng = np.random.default_rng(n)
+    tokens, offsets = _random_sets(rng, max_len=12)  # many sequences shorter than n
+    compiled(False)
+    expected = shingle_hashes(tokens, offsets, n)
+    compiled(True)
+    got = shingle_hashes(tokens, offsets, n)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+    texts = ["", "ab", "Ünïcode text, with accents", "plain ascii paragraph of news text"]
+    compiled(False)
+    expected = shingle_hashes(*char_tokens(texts), n)
+    compiled(True)
+    got = shingle_hashes(*char_tokens(texts), n)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("n,rate", [(1, 1), (5, 1), (5, 8), (3, 32)])
+def test_sampled_char_shingles_match_numpy(compiled, n, rate):
+    texts = ["", "ab", "Ünïcode text, with accents"] + [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
+    full, full_offsets = shingle_hashes(*char_tokens(texts), n)
+    compiled(False)
+    expected = char_shingle_hashes(texts, n, rate)
+    compiled(True)
+    got = char_shingle_hashes(texts, n, rate)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+    for i in range(len(texts)):  # the sample is each text's own shingles, filtered
+        own = full[full_offsets[i]: full_offsets[i + 1]]
+        assert np.array_equal(got[0][got[1][i]: got[1][i + 1]], own[sample_mask(own, rate)])
+    assert 0 < len(got[0]) <= len(full) // (2 if rate > 1 else 1)
+
+
+def test_unique_rows_and_intersections_match_numpy(compiled):
+    rng = np.random.default_rng(11)
+    values, offsets = _random_sets(rng, vocab=60)  # many repeats inside a set
+    compiled(False)
+    ref_values, ref_offsets = unique_per_set(values, offsets)
+    for i in range(len(offsets) - 1):
+        assert np.array_equal(ref_values[ref_offsets[i]: ref_offsets[i + 1]],
+                              np.unique(values[offsets[i]: offsets[i + 1]]))
+    compiled(True)
+    got_values, got_offsets = unique_per_set(values, offsets)
+    assert np.array_equal(got_values, ref_values) and np.array_equal(got_offsets, ref_offsets)
+
+    sets = ShingleSets(ref_values, ref_offsets, ids=np.arange(len(ref_offsets) - 1) * 3)
+    a = rng.integers(0, len(sets), 500) * 3
+    b = rng.integers(0, len(sets), 500) * 3
+    compiled(False)
+    expected = sets.intersections(a, b)
+    compiled(True)
+    assert np.array_equal(sets.intersections(a, b), expected)
+    assert expected.sum() > 0
+    i, j = int(a[0]), int(b[0])
+    assert expected[0] == len(np.intersect1d(sets[i], sets[j]))
+
+
+def test_hash_words_numpy_kernel_and_scalar_agree(compiled):
+    from dedupe.sketch.hashing import hash_words, word_hash
+
+    texts = ["", "the quick brown fox", "ünïcode wörds and 2024", "a", "", "x y", "émoji 😀 word"]
+    compiled(False)
+    ref, ref_offsets = hash_words(texts)
+    assert ref_offsets.tolist() == [0, 0, 4, 8, 9, 9, 11, 14]
+    assert ref.tolist() == [word_hash(w) for t in texts for w in t.split(" ") if w]
+    compiled(True)
+    got, got_offsets = hash_words(texts)
+    assert np.array_equal(got, ref) and np.array_equal(got_offsets, ref_offsets)
+    assert hash_words([])[0].size == 0 and hash_words([])[1].tolist() == [0]
+
+
+@pytest.mark.parametrize("max_df", [2, 5, 200])
+def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
+    from dedupe.sketch.overlap import flatten, overlap_pairs
+
+    rng = np.random.default_rng(max_df)
+    values, offsets = _random_sets(rng, n_sets=400, max_len=30, vocab=1500)
+    unique_values, unique_offsets = unique_per_set(values, offsets)
+    sets = ShingleSets(unique_values, unique_offsets, ids=np.arange(400) * 2 + 1)
+    hashes, owner = flatten(sets)
+    compiled(False)
+    expected = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
+    compiled(True)
+    got = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
+    assert len(expected) > 0
+    assert np.array_equal(got, expected)
+
+
+TRICKY = ["U.S. House", "a.b.cd", "ab.c.d", "x1.a.b", "e.g.", "e.g.x", "A.B.C", "a.", ".a", "a_b.c_d",
+          "J.R.R. Tolkien", "i.e., www.bbc.co.uk", "3.5m", "a.1", "1.a.b", "Z.z.Z9", "___", "|", "***",
+          "", "&amp; and &nbsp;", "`quoted`", "it\u2019s U.S.", "caf\u00e9 au lait", "\u00bd cup",
+          "Tab\tand\x1cseparators", "CAPS.LOCK.ON NOW"]
+
+
+def test_match_keys_in_one_compiled_pass_equal_key_and_words(compiled):
+    texts = list(TRICKY)
+    files = sorted(RAW.glob("*.txt")) + sorted((SHARED / "corpora" / "multinews-dev").glob("story-0*/*.txt"))
+    for f in files:
+        text = f.read_text("utf-8")
+        texts += [text[a:b] for a, b in spans(text, "line")]
+    expected = [(k, len(w)) for k, w in map(key_and_words, texts)]
+    compiled(True)
+    keys, counts = match_keys(texts)
+    assert list(zip(keys, counts)) == expected
+    compiled(False)
+    assert match_keys(texts) == (keys, counts)

@@ -1,0 +1,98 @@
+"""In-article repeats that word shingles miss (nearcopy.py): near copies with a few edits and
+doubled paragraphs, on small hand-written articles."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+import dedupe
+from dedupe.config import Config
+from dedupe.text.nearcopy import doubled_links, near_copy, near_copy_links
+from dedupe.text.normalize import key_and_words
+from tests.conftest import write_articles
+
+CAPTION = ("Protesters celebrate at the main square soon after the army pulled out of the capital "
+           "on Saturday. The deputy chief of the armed forces has ordered the troops... (AP)")
+CAPTION_EDITED = ("Protesters celebrate at the main square after the army pulled out of the capital "
+                  "on Saturday. The deputy chief of the armed forces has ordered the troops to... (AP)")
+TWEET = ("We are not angry because someone posed for one picture. We are angry because we were "
+         "told this was normal. We are angry because we were ignored. We are angry because we were "
+         "silenced for so long. "
+         "\u2014 Jane Doe (@janedoe) December 16, 2017")
+QUOTE = ('"We are not angry because someone posed for one picture. We are angry because we were '
+         'told this was normal," she continued. "We are angry because we were ignored. We are '
+         'angry because we were silenced for so long."')
+
+
+def w(text: str) -> list[str]:
+    return key_and_words(text)[1]
+
+
+def test_copies_with_a_few_words_inserted_or_deleted_are_near_copies():
+    assert near_copy(w(CAPTION), w(CAPTION_EDITED))  # "soon" deleted, "to" inserted
+    assert near_copy(w(TWEET), w(QUOTE))  # attribution dropped, "she continued" added
+    assert near_copy(w(QUOTE), w(TWEET))
+    assert near_copy(w("Send us an e-mail with your photos of the storm"),
+                     w("Send us an email with your photos of the storm"))  # re-split word
+
+
+def test_a_caption_printed_again_with_a_credit_or_dateline_is_linked_to_the_first_print():
+    caption = "The rescue teams reached the flooded village late on Tuesday night"
+    article = [key_and_words(t) for t in [
+        caption, "Officials said more rain was expected.",
+        caption + " (Image: Getty)",                   # credit appended: 2 words
+        "July 31, 2013 " + caption,                    # dateline prepended: 3 words
+        "Photo by staff at the scene " + caption]]     # 6 words: more than a credit
+    first, credit, dateline, longer = (article[i][0] for i in (0, 2, 3, 4))
+    assert sorted(near_copy_links(article)) == sorted(
+        [(credit, first), (dateline, first), (dateline, credit)])
+
+
+def test_a_substituted_word_is_different_content():
+    assert not near_copy(w("9:31 P.M. Rocket sirens sound in Ashkelon and the border towns"),
+                         w("3:33 P.M. Rocket sirens sound in Ashkelon and the border towns"))
+    assert not near_copy(w("Gallery: scenes from the parade in the city centre, picture 1"),
+                         w("Gallery: scenes from the parade in the city centre, picture 2"))
+
+
+def test_a_copy_with_a_sentence_more_is_not_a_near_copy():
+    short = "The pushback reminds me of the early days of the scandal, Herman added."
+    longer = short + " There was complete denial, and nobody would listen to us."
+    assert not near_copy(w(short), w(longer))
+    assert not near_copy(w(longer), w(short))
+
+
+def test_too_few_equal_words_are_no_evidence():
+    assert not near_copy(w("toggle caption Jay Reed/NPR"), w("toggle caption Jay Reed"))
+
+
+def test_links_pair_the_later_copy_with_the_earlier_one_inside_an_article():
+    article = [(k, t) for k, t in map(key_and_words, [CAPTION, "Other news of the day follows here.",
+                                                    CAPTION_EDITED])]
+    assert near_copy_links(article) == [(article[2][0], article[0][0])]
+
+
+def test_a_paragraph_glued_from_two_other_paragraphs_links_to_its_longer_piece():
+    notice = "Reprints: This copy is for your personal, non-commercial use only."
+    order = ("To order presentation-ready copies for distribution to your colleagues, use the "
+             "Order Reprints tool at the bottom of any article.")
+    article = [key_and_words(t) for t in (f"{notice} {order}", "Scroll down for video", order, notice)]
+    assert doubled_links(article) == [(article[0][0], article[2][0])]
+    # only one piece printed on its own: the glued paragraph holds text found nowhere else
+    assert doubled_links([key_and_words(t) for t in (f"{notice} {order}", order)]) == []
+
+
+def _run(tmp_path, text: str):
+    out = tmp_path / "out"
+    dedupe.run(write_articles(tmp_path / "in", {"a.txt": text}), out, Config())
+    return pq.read_table(out / "segments.parquet").to_pylist()
+
+
+def test_pipeline_drops_the_later_near_copy_and_keeps_substituted_lines(tmp_path):
+    lines = ["Title of the story", CAPTION, "The army said its troops had returned to barracks.",
+             "9:31 P.M. Rocket sirens sound in Ashkelon and the border towns",
+             TWEET, "She has spoken about it before in several interviews.", QUOTE,
+             "3:33 P.M. Rocket sirens sound in Ashkelon and the border towns", CAPTION_EDITED]
+    segs = _run(tmp_path, "\n".join(lines) + "\n")
+    removed = {s["segment"]: (s["role"], s["kept_segment"]) for s in segs if not s["kept"]}
+    assert removed == {6: ("repeat", 4), 8: ("repeat", 1)}
