@@ -48,6 +48,61 @@ def write_articles(root: Path, articles: dict[str, str]) -> Path:
     return root
 
 
+def build_corpus(tmp_path: Path, docs, known=(), config=None):
+    """The corpus stage on the given documents, inline, with `known` lines as boilerplate history."""
+    from dedupe.config import Config
+    from dedupe.corpus import build
+    from dedupe.engines.local import InlineEngine
+    from dedupe.history import KnownTexts
+    from dedupe.io.stores import DocumentStore, DocumentWriter
+
+    config = config or Config()
+    stage = tmp_path / f"stage{len(list(tmp_path.glob('stage*')))}"
+    stage.mkdir()
+    writer = DocumentWriter(stage / "input.parquet", config.batch_docs)
+    for doc in docs:
+        writer.add(doc)
+    writer.close()
+    known = tuple(known)
+    return build(stage, DocumentStore(stage / "input.parquet"), config, KnownTexts(known, (True,) * len(known)),
+                 InlineEngine())
+
+
 def copy_raw(dest: Path) -> Path:
     shutil.copytree(RAW, dest)
     return dest
+
+
+# One long sentence, for near-duplicate variants (`variant`).
+BASE = ("The finance minister said on Tuesday that the budget would include new spending on "
+        "schools and hospitals across the country next year while opposition leaders argued the "
+        "plan relied on optimistic growth forecasts and warned that borrowing costs could rise "
+        "sharply if investors lost confidence in the government's fiscal rules").split()
+
+
+def variant(words: list[str], changes: int) -> str:
+    """`words` with `changes` words substituted, spread over the text."""
+    out = list(words)
+    for k in range(changes):  # spread substitutions over the text
+        i = (k * 7 + 3) % len(out)
+        out[i] = f"x{k}"
+    return " ".join(out)
+
+
+# Short unrelated stories, for articles that must not match each other.
+STORIES = [
+    "Rail workers walked out at dawn after talks over pay collapsed late on Sunday.\n"
+    "Commuters queued for replacement buses while unions promised further action in March.",
+    "Farmers in the east reported the smallest wheat harvest in a decade.\n"
+    "A dry spring and late frosts cut yields, and bread prices are expected to climb.",
+    "Voters in the coastal district elected an independent candidate by 312 votes.\n"
+    "Turnout reached a record high despite heavy rain across the constituency.",
+    "Flood barriers were raised along the river as water levels rose overnight.\n"
+    "Emergency crews evacuated two care homes and opened a shelter in the town hall.",
+    "The city museum reopened its Egyptian gallery after a four-year restoration.\n"
+    "Curators said a painted coffin had been cleaned of centuries of soot.",
+    "The home side came from two goals down to win in stoppage time.\n"
+    "Their captain scored twice, including a free kick that left the keeper rooted.",
+    "The central bank held interest rates but signalled cuts later in the year.\n"
+    "Economists said inflation had fallen faster than the bank had forecast.",
+]

@@ -300,3 +300,49 @@ def test_mixed_inputs_in_one_tree(tmp_path):
     pq.write_table(pa.table({"text": ["Parquet story"]}), tmp_path / "c.parquet")
     assert [(i.doc_id, i.text) for i in read(tmp_path)] == [
         ("a.txt", "Txt story\n"), ("b.jsonl:1", "Jsonl story"), ("c.parquet:0", "Parquet story")]
+
+
+# --- A new input format is one reader registered by its suffix -------------------------------
+
+
+@pytest.fixture
+def csv_reader():
+    """A toy `.csv` reader (a `text` column, optional `title`), registered for one test."""
+    import csv
+    import io as stdlib_io
+
+    from dedupe.io.readers import make_document, read_bytes, register_reader, unregister_reader
+
+    @register_reader(".csv")
+    def read_csv(path, rel, config):
+        rows = csv.DictReader(stdlib_io.StringIO(read_bytes(path).decode("utf-8")))
+        for row_number, row in enumerate(rows, start=1):
+            yield make_document(f"{rel}:{row_number}", row.get(config.text_field), None, row.get("title"))
+
+    yield read_csv
+    unregister_reader(".csv")
+
+
+def test_a_reader_registered_for_a_suffix_is_used_by_a_run(tmp_path, csv_reader):
+    import dedupe
+
+    root = tmp_path / "in"
+    root.mkdir()
+    caption = "A caption printed twice by the site"
+    (root / "feed.csv").write_text(
+        'title,text\nFirst,"Body of the first story.\n' + caption + "\n" + caption + '"\n'
+        'Second,"Another story, told differently."\n', encoding="utf-8")
+    (root / "notes.md").write_text("not an article")
+    out = tmp_path / "out"
+    report = dedupe.run(root, out)
+    docs = pq.read_table(out / "documents.parquet").to_pylist()
+    assert [(d["doc_id"], d["title"]) for d in docs] == [("feed.csv:1", "First"), ("feed.csv:2", "Second")]
+    assert docs[0]["text"] == "Body of the first story.\n" + caption
+    assert report.skipped == [{"source": "notes.md",
+                               "reason": "unsupported file type (expected .txt, .jsonl, .parquet or .csv)"}]
+
+
+def test_an_unregistered_suffix_is_unsupported_again(tmp_path):
+    (tmp_path / "feed.csv").write_text("text\nA story.\n")
+    items = list(read_inputs(tmp_path, Config()))
+    assert items == [Skip("feed.csv", "unsupported file type (expected .txt, .jsonl or .parquet)")]

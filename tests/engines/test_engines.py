@@ -1,0 +1,71 @@
+"""Where work runs: engines map a pure function over a stream, in order, with bounded memory."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import dedupe
+from dedupe.config import Config
+from dedupe.engines.local import InlineEngine, ProcessEngine, local_engine
+from tests.conftest import RAW
+
+
+class _Counting:
+    """An iterable that counts how many items were taken from it."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.taken = n, 0
+
+    def __iter__(self):
+        for i in range(self.n):
+            self.taken += 1
+            yield i
+
+
+@pytest.mark.parametrize("engine", [InlineEngine(), ProcessEngine(2, window=3)], ids=["inline", "process"])
+def test_results_come_back_in_input_order(engine):
+    with engine as running:
+        assert list(running.map(math.factorial, range(40))) == [math.factorial(i) for i in range(40)]
+
+
+def test_process_engine_holds_at_most_its_window_in_flight():
+    items = _Counting(100)
+    with ProcessEngine(2, window=3) as engine:
+        results = engine.map(math.isqrt, items)
+        assert next(results) == 0
+        assert items.taken == 3  # the first result came back after 3 submissions, not 100
+        assert list(results) == [math.isqrt(i) for i in range(1, 100)]
+
+
+def test_process_engine_outside_its_block_is_an_error():
+    with pytest.raises(RuntimeError, match="outside its `with` block"):
+        next(ProcessEngine(2).map(math.isqrt, [1]))
+
+
+def test_local_engine_starts_processes_only_when_they_pay():
+    assert isinstance(local_engine(Config(workers=1), 100), InlineEngine)
+    assert isinstance(local_engine(Config(workers=2), 4), InlineEngine)
+    engine = local_engine(Config(workers=2), 5)
+    assert isinstance(engine, ProcessEngine) and engine.workers == 2
+
+
+class RecordingEngine(InlineEngine):
+    """An engine of one's own: runs inline and records how many items it ran."""
+
+    def __init__(self) -> None:
+        self.items = 0
+
+    def map(self, fn, items):
+        for result in super().map(fn, items):
+            self.items += 1
+            yield result
+
+
+def test_a_run_uses_the_engine_it_is_given_and_the_output_does_not_change(tmp_path, seed_output):
+    engine = RecordingEngine()
+    dedupe.run(RAW, tmp_path / "out", Config(batch_docs=2), engine=engine)
+    assert engine.items == 3  # five articles in batches of two
+    for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
+        assert (tmp_path / "out" / name).read_bytes() == (seed_output / name).read_bytes(), name

@@ -1,0 +1,94 @@
+"""The policy end to end on small articles: boilerplate by frequency and by list, copies of one
+article counting once, representatives, and configurable actions."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+import dedupe
+from dedupe.config import Config
+from dedupe.model import ROLES, Role
+from tests.conftest import BASE, STORIES, variant, write_articles
+
+
+def test_role_codes_are_positions_in_roles():
+    assert [r.code for r in Role] == list(range(len(ROLES)))
+    assert ROLES[Role.REPEAT.code] is Role.REPEAT
+
+
+def _run(tmp_path, articles: dict[str, str], **config):
+    out = tmp_path / "out"
+    dedupe.run(write_articles(tmp_path / "in", articles), out, Config(**config))
+    segs = pq.read_table(out / "segments.parquet").to_pylist()
+    docs = {d["doc_id"]: d for d in pq.read_table(out / "documents.parquet").to_pylist()}
+    return segs, docs
+
+
+def _story(i: int) -> str:
+    return STORIES[i % len(STORIES)]
+
+
+FURNITURE = "Get the latest headlines delivered to your inbox every morning"
+
+
+def test_furniture_in_many_unrelated_articles_is_boilerplate(tmp_path):
+    articles = {f"a{i}.txt": f"Title {i}\n{_story(i)}\n{FURNITURE}\n" for i in range(6)}
+    segs, docs = _run(tmp_path, articles)
+    furniture = [s for s in segs if s["text"] == FURNITURE]
+    assert len(furniture) == 6 and all(s["role"] == "boilerplate" and not s["kept"] for s in furniture)
+    assert all(FURNITURE not in d["text"] for d in docs.values())
+    assert all(s["kept"] for s in segs if s["text"] != FURNITURE)
+
+
+def test_copies_of_one_article_do_not_make_its_paragraphs_boilerplate(tmp_path):
+    body = f"{_story(1)}\n{FURNITURE}"
+    articles = {f"copy{i}.txt": f"Headline {i}\n{body}\n" for i in range(6)}
+    segs, docs = _run(tmp_path, articles)
+    assert all(s["kept"] for s in segs)  # six copies of one article count as one, below 5
+    kept = [d for d in docs.values() if d["kept"]]
+    assert len(kept) == 1 and len({d["doc_cluster_id"] for d in docs.values()}) == 1
+    for d in docs.values():
+        if not d["kept"]:
+            assert d["duplicate_of"] == kept[0]["doc_id"] and d["similarity"] >= 0.8
+
+
+def test_near_duplicate_articles_keep_the_longest(tmp_path):
+    story = _story(3)
+    articles = {"a.txt": f"Headline\n{story}\n", "b.txt": f"Headline\n{story}\nA closing line added by the copy desk.\n",
+                "c.txt": f"Other\n{_story(5)}\n"}
+    segs, docs = _run(tmp_path, articles)
+    assert docs["b.txt"]["kept"] and not docs["a.txt"]["kept"]
+    assert docs["a.txt"]["duplicate_of"] == "b.txt"
+    assert docs["c.txt"]["doc_cluster_id"] is None and docs["c.txt"]["kept"]
+    _, docs_first = _run(tmp_path / "first", articles, doc_representative="first")
+    assert docs_first["a.txt"]["kept"] and docs_first["b.txt"]["duplicate_of"] == "a.txt"
+
+
+def test_actions_are_configurable(tmp_path):
+    articles = {"a.txt": "T\nA caption printed twice by the site\nBody text here\nA caption printed twice by the site\nLoad video\n",
+                "b.txt": "U\nAnother body entirely about something else\n"}
+    segs, _ = _run(tmp_path, articles, repeat_action="keep", boilerplate_action="keep")
+    roles = {(s["segment"], s["role"], s["kept"]) for s in segs if s["doc_id"] == "a.txt"}
+    assert (3, "repeat", True) in roles and (4, "boilerplate", True) in roles
+    segs, _ = _run(tmp_path / "2", articles, use_known_boilerplate=False)
+    assert next(s for s in segs if s["text"] == "Load video")["role"] == "unique"
+    segs, _ = _run(tmp_path / "3", articles, boilerplate_extra=("Body text here",))
+    assert next(s for s in segs if s["text"] == "Body text here")["role"] == "boilerplate"
+
+
+def test_shared_action_drop_keeps_only_the_first_article_copy(tmp_path):
+    shared = "The committee will publish its findings in a report to parliament early next year"
+    articles = {"a.txt": f"A\n{shared}\nOwn text of a.\n", "b.txt": f"B\nOwn text of b.\n{shared}\n"}
+    segs, _ = _run(tmp_path, articles, shared_action="drop")
+    copies = {s["doc_id"]: s for s in segs if s["text"] == shared}
+    assert copies["a.txt"]["kept"] and not copies["b.txt"]["kept"]
+    assert (copies["b.txt"]["kept_doc_id"], copies["b.txt"]["kept_segment"]) == ("a.txt", 1)
+
+
+def test_a_chain_never_deletes_a_copy_that_is_not_close_to_the_kept_one(tmp_path):
+    a, b, c = " ".join(BASE), variant(BASE, 1), variant(BASE, 2)
+    segs, _ = _run(tmp_path, {"x.txt": f"Title\n{a}\n{c}\n{b}\n"}, shingle_size=5)
+    role = {s["text"]: (s["role"], s["kept"]) for s in segs}
+    assert role[a] == ("first", True)
+    assert role[c] == ("first", True)   # J(a, c) = 0.67 < 0.7: kept although grouped through b
+    assert role[b] == ("repeat", False)  # J(a, b) = 0.84
