@@ -4,10 +4,11 @@
     .venv/bin/python bench/output_hashes.py                  # samples, devset, 200k corpus
     .venv/bin/python bench/output_hashes.py --only samples   # a quick check
     .venv/bin/python bench/output_hashes.py --json out.json  # keep them to compare later
+    .venv/bin/python bench/output_hashes.py --compare out.json   # exit 1 unless byte-identical
 
 The contract of a refactoring: the same input and config give byte-identical files, whatever
 the number of workers. The inputs are built by their own scripts (the development benchmark by
-`bench/devset/make_devset.py`, the 200k-paragraph corpus by `bench/throughput.py`) from
+`bench/devset/make_devset.py`, the 200k-paragraph corpus by `bench/corpus.py`) from
 ../shared/corpora; an input that cannot be built is reported as skipped.
 """
 
@@ -21,11 +22,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "bench"))
-
-import dedupe  # noqa: E402
+import dedupe
+from common import DEFAULT_CORPORA, REPO as REPO_ROOT
+from corpus import build_corpus
 
 FILES = ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json", "report.md")
 DEVSET = REPO_ROOT / "bench" / "devset" / "out"
@@ -43,10 +42,7 @@ def inputs(only: set[str] | None) -> dict[str, Path | None]:
                 DEVSET.mkdir(parents=True, exist_ok=True)
         found["devset"] = DEVSET / "articles" if (DEVSET / "articles").is_dir() else None
     if not only or "200k" in only:
-        import throughput
-
-        corpora = throughput.DEFAULT_CORPORA
-        found["200k"] = (throughput.build_corpus(corpora, 200_000, 3) / "jsonl") if corpora.is_dir() else None
+        found["200k"] = (build_corpus(DEFAULT_CORPORA, 200_000, 3) / "jsonl") if DEFAULT_CORPORA.is_dir() else None
     return found
 
 
@@ -59,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=("samples", "devset", "200k"))
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
     parser.add_argument("--json", type=Path, help="also write the hashes here")
+    parser.add_argument("--compare", type=Path, help="hashes written earlier with --json: report any difference")
     args = parser.parse_args(argv)
+    earlier = json.loads(args.compare.read_text()) if args.compare else {}
     results: dict[str, dict] = {}
     for name, root in inputs(set(args.only or ())).items():
         if root is None:
@@ -73,11 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         same = all(h == per_workers[min(per_workers)] for h in per_workers.values())
         results[name] = {"hashes": per_workers[min(per_workers)], "same_for_all_workers": same}
         print(f"{name}: {'identical' if same else 'DIFFERENT'} at workers {args.workers}")
+        if name in earlier:
+            unchanged = earlier[name]["hashes"] == results[name]["hashes"]
+            results[name]["same_as_compared"] = unchanged
+            print(f"  {'identical to' if unchanged else 'DIFFERENT from'} {args.compare}")
         for file, digest in per_workers[min(per_workers)].items():
             print(f"  {digest[:16]}  {file}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    return 0 if all(r["same_for_all_workers"] for r in results.values()) else 1
+    ok = all(r["same_for_all_workers"] and r.get("same_as_compared", True) for r in results.values())
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -207,7 +207,8 @@ class ClusterRecord:
 @dataclass(frozen=True)
 class Decisions:
     """What the policy decided: per occurrence (aligned with `Corpus.occ_*`), per document, and
-    the clusters, sorted by id."""
+    the clusters, sorted by id. The policy fills the arrays of `empty` in place; nothing changes
+    them after it."""
 
     role: np.ndarray          # int8 Role.code
     kept: np.ndarray          # bool
@@ -219,4 +220,16 @@ class Decisions:
     doc_kept: np.ndarray      # bool
     duplicate_of: np.ndarray  # int64 document index of the representative, -1 for none
     doc_similarity: np.ndarray  # float64, NaN for none
-    clusters: tuple[ClusterRecord, ...]
+    clusters: tuple[ClusterRecord, ...] = ()
+
+    @classmethod
+    def empty(cls, n_occurrences: int, n_docs: int) -> "Decisions":
+        """Every segment and document unique and kept, no cluster: what the policy fills in."""
+        import numpy as np
+
+        n, d = n_occurrences, n_docs
+        return cls(role=np.zeros(n, dtype=np.int8), kept=np.ones(n, dtype=bool),
+                   cluster=np.full(n, -1, dtype=np.int64), kept_doc=np.full(n, -1, dtype=np.int64),
+                   kept_seg=np.full(n, -1, dtype=np.int32), similarity=np.full(n, np.nan),
+                   doc_cluster=np.full(d, -1, dtype=np.int64), doc_kept=np.ones(d, dtype=bool),
+                   duplicate_of=np.full(d, -1, dtype=np.int64), doc_similarity=np.full(d, np.nan))

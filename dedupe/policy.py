@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,43 +31,12 @@ UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = (role.code for role in
                                               (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED))
 
 
-@dataclass
-class _Draft:
-    """The per-occurrence and per-document columns while the policy fills them in."""
-
-    n_occurrences: int
-    n_docs: int
-    role: np.ndarray = field(init=False)
-    kept: np.ndarray = field(init=False)
-    cluster: np.ndarray = field(init=False)
-    kept_doc: np.ndarray = field(init=False)
-    kept_seg: np.ndarray = field(init=False)
-    similarity: np.ndarray = field(init=False)
-    doc_cluster: np.ndarray = field(init=False)
-    doc_kept: np.ndarray = field(init=False)
-    duplicate_of: np.ndarray = field(init=False)
-    doc_similarity: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        n, d = self.n_occurrences, self.n_docs
-        self.role, self.kept = np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool)
-        self.cluster, self.kept_doc = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
-        self.kept_seg, self.similarity = np.full(n, -1, dtype=np.int32), np.full(n, np.nan)
-        self.doc_cluster, self.doc_kept = np.full(d, -1, dtype=np.int64), np.ones(d, dtype=bool)
-        self.duplicate_of, self.doc_similarity = np.full(d, -1, dtype=np.int64), np.full(d, np.nan)
-
-
 @dataclass(frozen=True)
 class _Pending:
-    """A cluster before its id is known: the id derives from a representative uid's key (segment
-    clusters) or the representative's doc_id (document clusters)."""
+    """A cluster before its id is known: the id derives from `source`, a representative uid's
+    key (segment clusters) or the representative's doc_id (document clusters)."""
 
-    level: Level
-    kind: Kind
-    size: int
-    n_docs: int
-    rep_doc: int
-    rep_segment: int | None
+    record: ClusterRecord  # with an empty cluster_id
     members: list[int]
     source: int | str
 
@@ -78,7 +47,7 @@ def stable_id(prefix: str, text: str) -> str:
 
 def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
            doc_ids: list[str]) -> Decisions:
-    dec = _Draft(corpus.n_occurrences, corpus.n_docs)
+    dec = Decisions.empty(corpus.n_occurrences, corpus.n_docs)
     pending: list[_Pending] = []
     _decide_documents(corpus, docs, config, doc_ids, dec, pending)
     _decide_segments(corpus, seg, docs, config, dec, pending)
@@ -88,16 +57,13 @@ def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: C
            for p in pending]
     clusters = []
     for index, (cluster_id, p) in enumerate(sorted(zip(ids, pending), key=lambda item: item[0])):
-        (dec.cluster if p.level is Level.SEGMENT else dec.doc_cluster)[p.members] = index
-        clusters.append(ClusterRecord(cluster_id, p.level, p.kind, p.size, p.n_docs, p.rep_doc, p.rep_segment))
-    return Decisions(role=dec.role, kept=dec.kept, cluster=dec.cluster, kept_doc=dec.kept_doc,
-                     kept_seg=dec.kept_seg, similarity=dec.similarity, doc_cluster=dec.doc_cluster,
-                     doc_kept=dec.doc_kept, duplicate_of=dec.duplicate_of,
-                     doc_similarity=dec.doc_similarity, clusters=tuple(clusters))
+        (dec.cluster if p.record.level is Level.SEGMENT else dec.doc_cluster)[p.members] = index
+        clusters.append(replace(p.record, cluster_id=cluster_id))
+    return replace(dec, clusters=tuple(clusters))
 
 
 def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc_ids: list[str],
-                      dec: _Draft, pending: list[_Pending]) -> None:
+                      dec: Decisions, pending: list[_Pending]) -> None:
     for group in _groups(docs.cluster):
         if config.doc_representative == "longest":
             rep = min(group, key=lambda d: (-int(corpus.doc_len[d]), d))
@@ -108,12 +74,12 @@ def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc
             if d != rep:
                 dec.doc_kept[d] = config.duplicate_doc_action == "keep"
                 dec.duplicate_of[d] = rep
-        pending.append(_Pending(Level.DOCUMENT, Kind.DUPLICATE_DOCUMENT, len(group), len(group), rep, None,
-                                group, doc_ids[rep]))
+        record = ClusterRecord("", Level.DOCUMENT, Kind.DUPLICATE_DOCUMENT, len(group), len(group), rep, None)
+        pending.append(_Pending(record, group, doc_ids[rep]))
 
 
 def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: Config,
-                     dec: _Draft, pending: list[_Pending]) -> None:
+                     dec: Decisions, pending: list[_Pending]) -> None:
     occ_uid, occ_doc, occ_seg = corpus.occ_uid, corpus.occ_doc, corpus.occ_seg
     occ_cluster = seg.cluster[occ_uid]
     occ_group = seg.group[occ_uid]
@@ -177,8 +143,9 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         unset = [i for i in members if i not in repeats]  # the others' similarity is set
         to_rep.extend(unset)
         rep_uid.extend([uid_list[rep]] * len(unset))
-        pending.append(_Pending(Level.SEGMENT, _segment_kind(any(boiler.values()), shared), len(members),
-                                len(cluster_docs), doc_list[rep], seg_list[rep], members, uid_list[rep]))
+        record = ClusterRecord("", Level.SEGMENT, _segment_kind(any(boiler.values()), shared), len(members),
+                               len(cluster_docs), doc_list[rep], seg_list[rep])
+        pending.append(_Pending(record, members, uid_list[rep]))
     if to_rep:
         occ, u, v = np.array(to_rep), occ_uid[to_rep], np.array(rep_uid, dtype=np.int64)
         sim = np.ones(len(occ))

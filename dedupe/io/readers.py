@@ -137,16 +137,23 @@ def first_line(text: str) -> str:
     return ""
 
 
-def read_bytes(path: Path) -> bytes:
-    if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
-    return path.read_bytes()
+def read_bytes(path: Path, rel: str) -> bytes | Skip:
+    """The bytes of a file (gunzipped for `.gz`), or why they cannot be read as text."""
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt .gz stream
+        return Skip(rel, f"cannot read file: {err}")
+    if b"\x00" in data:
+        return Skip(rel, "binary file (contains NUL bytes)")
+    return data
 
 
 def decode(data: bytes, rel: str) -> str | Skip:
-    if b"\x00" in data:
-        return Skip(rel, "binary file (contains NUL bytes)")
+    """UTF-8 text without its BOM and with LF line ends, or where it is not valid UTF-8."""
     # Strip the BOM by hand: "utf-8-sig" reports error offsets relative to the text after it.
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
@@ -160,12 +167,8 @@ def decode(data: bytes, rel: str) -> str | Skip:
 @register_reader(".txt", ".txt.gz")
 def read_text_file(path: Path, rel: str, config: Config) -> Iterator[Document | Skip]:
     """One article per file; the title is its first non-empty line."""
-    try:
-        data = read_bytes(path)
-    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt .gz stream
-        yield Skip(rel, f"cannot read file: {err}")
-        return
-    text = decode(data, rel)
+    data = read_bytes(path, rel)
+    text = data if isinstance(data, Skip) else decode(data, rel)
     if isinstance(text, Skip):
         yield text
     elif not text.strip():
@@ -193,13 +196,9 @@ def make_document(source: str, text: object, doc_id: object, title: object) -> D
 @register_reader(".jsonl", ".jsonl.gz", ".ndjson")
 def read_jsonl(path: Path, rel: str, config: Config) -> Iterator[Document | Skip]:
     """One article per line (blank lines ignored); fields from the config."""
-    try:
-        data = read_bytes(path)
-    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt .gz stream
-        yield Skip(rel, f"cannot read file: {err}")
-        return
-    if b"\x00" in data:
-        yield Skip(rel, "binary file (contains NUL bytes)")
+    data = read_bytes(path, rel)
+    if isinstance(data, Skip):
+        yield data
         return
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         source = f"{rel}:{lineno}"

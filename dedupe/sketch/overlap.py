@@ -83,7 +83,7 @@ def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: fl
 
 
 def flatten(sets, ids=None) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes, owner id) of every entry of a `sketch.ShingleSets` (only the sets of `ids`,
+    """(hashes, owner id) of every entry of a `sets.ShingleSets` (only the sets of `ids`,
     positions, when given), for `overlap_pairs`."""
     if ids is not None:
         ids = np.asarray(ids, dtype=np.int64)

@@ -311,11 +311,16 @@ def csv_reader():
     import csv
     import io as stdlib_io
 
-    from dedupe.io.readers import make_document, read_bytes, register_reader, unregister_reader
+    from dedupe.io.readers import decode, make_document, read_bytes, register_reader, unregister_reader
 
     @register_reader(".csv")
     def read_csv(path, rel, config):
-        rows = csv.DictReader(stdlib_io.StringIO(read_bytes(path).decode("utf-8")))
+        data = read_bytes(path, rel)
+        text = data if isinstance(data, Skip) else decode(data, rel)
+        if isinstance(text, Skip):
+            yield text
+            return
+        rows = csv.DictReader(stdlib_io.StringIO(text))
         for row_number, row in enumerate(rows, start=1):
             yield make_document(f"{rel}:{row_number}", row.get(config.text_field), None, row.get("title"))
 
