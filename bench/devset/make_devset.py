@@ -529,7 +529,10 @@ def ocr_noise(text: str, rate: float, rng: np.random.Generator) -> str:
 
 
 def make_syndicated(bbc: dict[str, list[str]], sample: list[str], rng: np.random.Generator,
-                    n_originals: int, taken_keys: set[str], stats: Counter) -> list[Article]:
+                    n_originals: int, taken_keys: set[str], stats: Counter,
+                    noise_rates: tuple[tuple[float, float], ...]) -> list[Article]:
+    """Edited, OCR-noised copies of BBC articles; each copy's noise rate is drawn from
+    `noise_rates`, (rate, weight) pairs."""
     eligible = [k for k in sample if len(bbc[k]) >= 5]  # title + >= 4 paragraphs
     n_originals = min(n_originals, len(eligible))
     originals = sorted(eligible[int(i)] for i in
@@ -589,7 +592,7 @@ def make_syndicated(bbc: dict[str, list[str]], sample: list[str], rng: np.random
                     paras.insert(pos, (extra, None))
                 else:
                     edits.remove("insert")
-            noise = weighted(rng, SYN_NOISE)
+            noise = weighted(rng, noise_rates)
             stats[f"copies with {int(noise * 100)}% OCR noise"] += 1
             for e in edits:
                 stats[f"copies with edit: {e}"] += 1
@@ -1030,6 +1033,17 @@ def prepare_out(out: Path) -> None:
     (out / MARKER).write_text("built by bench/devset/make_devset.py\n", encoding="utf-8")
 
 
+def noise_rates(value: str) -> tuple[tuple[float, float], ...]:
+    """--syn-noise: comma-separated OCR noise rates, drawn with equal weight."""
+    try:
+        rates = tuple(float(x) for x in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {value!r}") from None
+    if not rates or not all(0 <= r < 1 for r in rates):
+        raise argparse.ArgumentTypeError(f"noise rates must be in [0, 1): {value!r}")
+    return tuple((r, 1.0) for r in rates)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1047,6 +1061,9 @@ def main(argv: list[str] | None = None) -> int:
                          "files)")
     ap.add_argument("--syndicate", type=int, default=SYNDICATE,
                     help=f"BBC articles that get syndicated copies (default {SYNDICATE})")
+    ap.add_argument("--syn-noise", type=noise_rates, default=SYN_NOISE, metavar="RATES",
+                    help="OCR noise rates of the syndicated copies, each drawn with equal weight "
+                         "(default 0,0.01,0.03,0.05; 0.03 puts 3%% noise on every copy)")
     ap.add_argument("--quiet", action="store_true", help="print only the headline counts")
     args = ap.parse_args(argv)
     for name in ("limit_stories", "bbc_sample", "syndicate"):
@@ -1086,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
                             [Para(p, natural=True) for p in bbc[k]],
                             original_text="\n\n".join(bbc[k])) for k in sample]
     taken = {norm_key(p.text) for a in mn + bbc_articles for p in a.paras}
-    syndicated = make_syndicated(bbc, sample, rng_syn, args.syndicate, taken, stats)
+    syndicated = make_syndicated(bbc, sample, rng_syn, args.syndicate, taken, stats, args.syn_noise)
 
     articles = sorted(mn + bbc_articles + syndicated, key=lambda a: a.source)
     index_of = {a.source: i for i, a in enumerate(articles)}

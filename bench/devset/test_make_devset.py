@@ -75,6 +75,20 @@ def test_other_seed_differs(small_build, tmp_path):
         (small_build[0] / "labels.jsonl").read_bytes()
 
 
+@needs_corpora
+def test_syn_noise(small_build, tmp_path):
+    # the default rates spelled out give the default build; one rate puts every copy at it
+    res = build(tmp_path / "mix", *SMALL, "--syn-noise", "0,0.01,0.03,0.05", hashseed="1")
+    assert res.returncode == 0, res.stderr
+    assert tree(tmp_path / "mix") == tree(small_build[0])
+    res = build(tmp_path / "n3", *SMALL[:-1], "--syn-noise", "0.03")
+    assert res.returncode == 0, res.stderr
+    levels = {line.split(" at ")[1].split(":")[0] for line in res.stdout.splitlines()
+              if "copy vs original at" in line}
+    assert levels == {"3% noise"}
+    assert build(tmp_path / "bad", *SMALL, "--syn-noise", "1.5").returncode == 2
+
+
 def load(out: Path):
     segs, docs = [], []
     for line in (out / "labels.jsonl").read_text(encoding="utf-8").splitlines():
