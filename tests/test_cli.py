@@ -59,3 +59,17 @@ def test_evaluate_scores_an_output(tmp_path, capsys):
     assert scores["segments"]["pairs"]["f1"] == 1.0
     assert scores["run"]["seconds"] > 0 and scores["run"]["peak_rss_mb"] > 0
     assert "run time" in capsys.readouterr().out
+
+
+def test_prefect_engine_without_the_flows_folder_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DEDUPE_FLOWS_DIR", str(tmp_path / "no-flows"))
+    code = main(["run", "--input", str(RAW), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"dedupe: error: Prefect flow not found at {tmp_path / 'no-flows'}")
+    assert "\n" not in err and not (tmp_path / "out").exists()
+
+
+def test_python_dash_m_dedupe_is_the_command():
+    done = subprocess.run([sys.executable, "-m", "dedupe", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: dedupe")

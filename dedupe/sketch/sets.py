@@ -109,8 +109,12 @@ class ShingleSets:
         return containment_of(inter, size_a)
 
     def similarity(self, u: int, v: int) -> float:
-        """Exact Jaccard similarity of two sets, 1.0 for the same id."""
-        return 1.0 if u == v else float(self.jaccard([u], [v])[0])
+        """Exact Jaccard similarity of two sets, 1.0 for the same id (`jaccard` of one pair,
+        without the array set-up: the policy asks this pair by pair)."""
+        if u == v:
+            return 1.0
+        a, b = self[u], self[v]
+        return float(jaccard_of(len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b)))
 
 
 def jaccard_of(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
@@ -158,16 +162,20 @@ def _sketch(items: Sequence, shingle: Callable[[Sequence], tuple[np.ndarray, np.
 
 
 def _batches(items: Sequence) -> Iterator[tuple[int, int]]:
-    """(lo, hi) ranges of at most _BATCH items and about _BATCH_CHARS characters: whole
-    articles are character-shingled 8 bytes per character, so a batch is cut by size too."""
-    lo = 0
-    while lo < len(items):
-        hi, chars = lo, 0
-        while hi < len(items) and hi - lo < _BATCH and (chars < _BATCH_CHARS or hi == lo):
-            chars += len(items[hi])
-            hi += 1
-        yield lo, hi
-        lo = hi
+    """(lo, hi) ranges of about _BATCH items or _BATCH_CHARS characters at most (whole articles
+    are character-shingled 8 bytes per character, so a batch is cut by size too).
+
+    The ranges are of equal weight, not full ones and a remainder: a small remainder would fall
+    below `kernels.MIN_WORK` and run on the numpy path, at several times the cost per item."""
+    n = len(items)
+    if n == 0:
+        return
+    lengths = np.fromiter((len(item) for item in items), dtype=np.int64, count=n)
+    weight = np.cumsum(np.maximum(lengths / _BATCH_CHARS, 1 / _BATCH))  # a full batch weighs 1
+    parts = int(np.ceil(weight[-1]))
+    cuts = np.searchsorted(weight, weight[-1] * np.arange(1, parts) / parts) + 1
+    bounds = np.unique(np.concatenate([[0], cuts[cuts < n], [n]])).tolist()
+    yield from zip(bounds[:-1], bounds[1:])
 
 
 def unique_per_set(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

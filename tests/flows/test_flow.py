@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -49,3 +50,29 @@ def test_flow_publishes_a_report_artifact_and_honours_config(tmp_path):
     artifacts = {a.key: a for a in asyncio.run(latest_report())}
     assert "documents read | 5" in artifacts["dedupe-report"].data
     assert "dedupe-top-clusters" in artifacts
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_dedupe_command_runs_the_flow_it_loads_by_path(tmp_path, seed_output, capsys):
+    from dedupe.cli import main
+
+    out = tmp_path / "parquet"
+    assert main(["run", "--input", str(RAW), "--output", str(out)]) == 0  # engine prefect
+    assert "wrote" in capsys.readouterr().out
+    for name in ("documents.parquet", "segments.parquet", "clusters.parquet"):
+        assert (out / name).read_bytes() == (seed_output / name).read_bytes(), name
+
+
+def test_the_flow_module_imports_nothing_of_its_own_and_sets_no_environment(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nbefore = dict(os.environ)\n"
+            "from prefect.flows import load_flow_from_entrypoint\n"
+            f"flow = load_flow_from_entrypoint({str(ROOT / 'flows' / 'dedupe_flow.py')!r} + ':dedupe_flow')\n"
+            "print(flow.name, 'flows' in sys.modules, sorted(set(os.environ) - set(before)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DO_NOT_TRACK"))}
+    env["PREFECT_HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "dedupe-news False []"

@@ -196,3 +196,18 @@ def test_consistent_samples_keep_about_one_in_rate(kind):
     for rate in (4, 8, 32):
         share = sample_mask(full, rate).sum() / len(full)
         assert 0.6 / rate < share < 1.5 / rate, (rate, share)
+
+
+def test_batches_are_equal_parts_within_the_limits():
+    from dedupe.sketch import sets
+
+    for items in (["a b c"] * 10_000, ["w" * 300] * 20_000, ["x" * 1_000_000] * 9 + ["y"] * 5):
+        bounds = list(sets._batches(items))
+        assert bounds[0][0] == 0 and bounds[-1][1] == len(items)
+        assert all(hi == lo for (_, hi), (lo, _) in zip(bounds, bounds[1:]))
+        sizes = [hi - lo for lo, hi in bounds]
+        chars = [sum(map(len, items[lo:hi])) for lo, hi in bounds]
+        assert max(sizes) <= sets._BATCH + 1 and max(chars) <= sets._BATCH_CHARS + max(map(len, items))
+        if len(set(items)) == 1:  # no small remainder batch
+            assert max(sizes) - min(sizes) <= 1
+    assert list(sets._batches([])) == []
