@@ -60,8 +60,7 @@ class ShingleSets:
         return pos
 
     def __getitem__(self, key: int) -> np.ndarray:
-        i = int(self.rows([key])[0]) if self.ids is not None else int(key)
-        return self.values[self.offsets[i]: self.offsets[i + 1]]
+        return self._row(int(self.rows([key])[0]) if self.ids is not None else int(key))
 
     def sizes(self, keys=None) -> np.ndarray:
         sizes = np.diff(self.offsets)
@@ -90,10 +89,12 @@ class ShingleSets:
         ra, rb = self.rows(a), self.rows(b)
         if kernels.use_compiled(len(ra) * 64):  # about 64 set elements merged per pair
             return kernels.intersections(self.values, self.offsets, ra, rb)
-        return np.array([len(np.intersect1d(self.values[self.offsets[i]: self.offsets[i + 1]],
-                                            self.values[self.offsets[j]: self.offsets[j + 1]],
-                                            assume_unique=True))
-                         for i, j in zip(ra.tolist(), rb.tolist())], dtype=np.int64)
+        rows = self._row
+        return np.array([_intersection_size(rows(i), rows(j)) for i, j in zip(ra.tolist(), rb.tolist())],
+                        dtype=np.int64)
+
+    def _row(self, position: int) -> np.ndarray:
+        return self.values[self.offsets[position]: self.offsets[position + 1]]
 
     def measures(self, a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(|A ∩ B|, |A|, |B|) for each pair of ids (a[i], b[i])."""
@@ -114,7 +115,12 @@ class ShingleSets:
         if u == v:
             return 1.0
         a, b = self[u], self[v]
-        return float(jaccard_of(len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b)))
+        return float(jaccard_of(_intersection_size(a, b), len(a), len(b)))
+
+
+def _intersection_size(a: np.ndarray, b: np.ndarray) -> int:
+    """|A ∩ B| of two sorted unique arrays (the numpy reference of `kernels.intersections`)."""
+    return len(np.intersect1d(a, b, assume_unique=True))
 
 
 def jaccard_of(inter: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
