@@ -35,6 +35,8 @@ class Config:
     """Optional JSONL field / Parquet column with a unique document id; else ids come from the source."""
     title_field: str | None = "title"
     """Optional field/column with the title; when absent the first line of the text is the title."""
+    encoding: str = "utf-8"
+    """Text encoding of `.txt` and JSONL files (a Python codec name: `latin-1`, `cp1252`, ...)."""
     segmentation: str = "line"
     """`line`: every non-empty line is a segment; `blank_line`: blocks separated by blank lines."""
     strict: bool = False
@@ -115,6 +117,8 @@ class Config:
         _check(self.doc_representative in DOC_REPRESENTATIVES, "doc_representative",
                f"one of {DOC_REPRESENTATIVES}")
         _check(isinstance(self.text_field, str) and self.text_field != "", "text_field", "a non-empty string")
+        _check(isinstance(self.encoding, str) and _is_codec(self.encoding), "encoding",
+               "a text encoding Python knows (utf-8, latin-1, cp1252, ...)")
         _check(isinstance(self.boilerplate_extra, tuple)
                and all(isinstance(s, str) for s in self.boilerplate_extra),
                "boilerplate_extra", "a list of strings")
@@ -126,6 +130,15 @@ class Config:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["boilerplate_extra"] = list(self.boilerplate_extra)
         return out
+
+
+def _is_codec(name: str) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(name)._is_text_encoding  # excludes bytes-to-bytes codecs (zlib, hex)
+    except LookupError:
+        return False
 
 
 def _is_int(value: Any) -> bool:

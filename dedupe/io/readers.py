@@ -4,13 +4,17 @@ Every input becomes either a `Document` or a `Skip` with a specific reason (file
 what is wrong), so nothing is lost silently. The rules:
 
 - `.txt` (and `.txt.gz`): one article per file; title = first non-empty line. Empty, binary (NUL
-  bytes) and invalid UTF-8 files are skipped.
+  bytes) and undecodable files (in the configured `encoding`, UTF-8 by default) are skipped.
 - `.jsonl` (and `.jsonl.gz`): one article per line; a line that is not a JSON object, or has no
   string in the text field, is skipped; blank lines are ignored.
 - `.parquet`: one article per row of the text column; a file without that column, or that
   pyarrow cannot read, is skipped; rows with a null or blank text are skipped.
-- Files with other extensions are skipped as unsupported; hidden files and folders (name starting
-  with ".") are ignored.
+- Files with other extensions are skipped as unsupported, and so are FIFOs, sockets, devices and
+  broken links; hidden files and folders (name starting with ".") are ignored. A symlinked
+  folder outside the input is followed (each once); one into the input (a second path, a loop)
+  is listed as skipped, since its files are read under their own path. The output directory,
+  when it lies inside the input, is left out.
+- Titles longer than TITLE_MAX_CHARS are cut at a word and end with "…".
 
 A new format is one function registered for its suffixes, in any module:
 
@@ -26,8 +30,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -40,6 +46,11 @@ in order. A reader never raises for a bad file: it yields a `Skip` with the reas
 
 _READERS: dict[str, Reader] = {}  # lower-case suffix -> reader
 _FORMATS: dict[str, tuple[str, ...]] = {}  # reader name -> its suffixes, in registration order
+
+
+log = logging.getLogger("dedupe")
+
+TITLE_MAX_CHARS = 300  # a first line longer than this is a paragraph, not a title
 
 
 class InputError(Exception):
@@ -86,39 +97,83 @@ def expected_formats() -> str:
     return firsts[0] if len(firsts) == 1 else ", ".join(firsts[:-1]) + " or " + firsts[-1]
 
 
-def discover(root: Path) -> list[Path]:
-    """All non-hidden files below `root`, sorted by relative path."""
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the input listing: a file to read, or a folder skipped with `reason`."""
+
+    path: Path
+    rel: str
+    reason: str | None = None
+
+
+def discover(root: Path, exclude: Path | None = None) -> list[Entry]:
+    """Every non-hidden file below `root`, sorted by relative path.
+
+    A symlinked folder that points inside the input (a second path to a folder, or a loop) is
+    listed with the reason, as it is read under its own path; one that points outside is
+    followed, each outside folder once. `exclude` (the output directory) is left out, with a
+    warning when it lies inside `root`."""
     if not root.exists():
         raise InputError(f"input directory not found: {root}")
     if not root.is_dir():
         raise InputError(f"input is not a directory: {root}")
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / name for name in filenames if not name.startswith("."))
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    top = os.path.realpath(root)
+    excluded = os.path.realpath(exclude) if exclude is not None else None
+    followed: dict[str, str] = {}  # real path of a folder outside the input -> where it was read
+    entries: list[Entry] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        keep = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            path = Path(dirpath) / name
+            rel, real = path.relative_to(root).as_posix(), os.path.realpath(path)
+            if real == excluded:
+                log.warning("the output directory %s lies inside the input: not read as input", path)
+            elif path.is_symlink() and os.path.commonpath([top, real]) == top:
+                entries.append(Entry(path, rel, f"symlink to {Path(os.path.relpath(real, top)).as_posix()}, "
+                                                "read under that path"))
+            elif real in followed:
+                entries.append(Entry(path, rel, f"symlink to a folder already read as {followed[real]}"))
+            else:
+                followed[real] = rel
+                keep.append(name)
+        dirnames[:] = keep
+        entries.extend(Entry(Path(dirpath) / name, (Path(dirpath) / name).relative_to(root).as_posix())
+                       for name in filenames if not name.startswith("."))
+    return sorted(entries, key=lambda e: e.rel)
 
 
-def read_inputs(root: str | Path, config: Config) -> Iterator[Document | Skip]:
-    """Yield every document (or skip record) found below `root`."""
+def check_input(root: str | Path, exclude: Path | None = None) -> list[Entry]:
+    """The input listing (`discover`); InputError when there is nothing to read at all."""
     root = Path(root)
-    files = discover(root)
-    if not files:
+    entries = discover(root, exclude)
+    if not any(e.reason is None for e in entries):
         raise InputError(f"no input files in {root} (expected {expected_formats()} files)")
+    return entries
+
+
+def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -> Iterator[Document | Skip]:
+    """Yield every document (or skip record) found below `root` (see `discover`)."""
+    entries = check_input(root, exclude)
     seen_ids: dict[str, str] = {}
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        reader = reader_for(path.name)
-        if reader is None:
-            items: Iterator[Document | Skip] = iter([Skip(rel, f"unsupported file type (expected {expected_formats()})")])
-        else:
-            items = reader(path, rel, config)
-        for item in items:
+    for entry in entries:
+        for item in _read_entry(entry, config):
             if isinstance(item, Document):
                 first = seen_ids.setdefault(item.doc_id, item.source)
                 if first != item.source:
                     item = Skip(item.source, f"duplicate document id {item.doc_id!r} (first used by {first})")
             yield item
+
+
+def _read_entry(entry: Entry, config: Config) -> Iterator[Document | Skip]:
+    if entry.reason is not None:
+        return iter([Skip(entry.rel, entry.reason)])
+    if not entry.path.is_file():  # follows a symlink: False for FIFOs, devices, broken links
+        kind = "broken symlink" if not entry.path.exists() else "not a regular file (FIFO, socket or device)"
+        return iter([Skip(entry.rel, kind)])
+    reader = reader_for(entry.path.name)
+    if reader is None:
+        return iter([Skip(entry.rel, f"unsupported file type (expected {expected_formats()})")])
+    return reader(entry.path, entry.rel, config)
 
 
 def clean_text(text: str) -> str:
@@ -131,10 +186,21 @@ def clean_text(text: str) -> str:
 
 
 def first_line(text: str) -> str:
+    """The first non-empty line, stripped, as a title (`title`)."""
     for line in text.split("\n"):
         if line.strip():
-            return line.strip()
+            return title(line)
     return ""
+
+
+def title(text: str) -> str:
+    """`text` stripped, cut at a word to at most TITLE_MAX_CHARS characters ("…" marks a cut)."""
+    text = text.strip()
+    if len(text) <= TITLE_MAX_CHARS:
+        return text
+    cut = text[: TITLE_MAX_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > TITLE_MAX_CHARS // 2 else cut).rstrip() + "…"
 
 
 def read_bytes(path: Path, rel: str) -> bytes | Skip:
@@ -152,23 +218,31 @@ def read_bytes(path: Path, rel: str) -> bytes | Skip:
     return data
 
 
-def decode(data: bytes, rel: str) -> str | Skip:
-    """UTF-8 text without its BOM and with LF line ends, or where it is not valid UTF-8."""
+def decode(data: bytes, rel: str, encoding: str = "utf-8") -> str | Skip:
+    """Text in `encoding` with LF line ends and no BOM, or where it cannot be decoded."""
     # Strip the BOM by hand: "utf-8-sig" reports error offsets relative to the text after it.
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") and _is_utf8(encoding) else 0
     try:
-        return clean_text(data[bom:].decode("utf-8"))
+        return clean_text(data[bom:].decode(encoding))
     except UnicodeDecodeError as err:
         pos = err.start + bom
         line = data[:pos].count(b"\n") + 1
-        return Skip(rel, f"invalid UTF-8 at line {line} (byte offset {pos}): {err.reason}")
+        name = "UTF-8" if _is_utf8(encoding) else encoding
+        return Skip(rel, f"invalid {name} at line {line} (byte offset {pos}): {err.reason}"
+                         " (set the `encoding` option for files in another encoding)")
+
+
+def _is_utf8(encoding: str) -> bool:
+    import codecs
+
+    return codecs.lookup(encoding).name == "utf-8"
 
 
 @register_reader(".txt", ".txt.gz")
 def read_text_file(path: Path, rel: str, config: Config) -> Iterator[Document | Skip]:
     """One article per file; the title is its first non-empty line."""
     data = read_bytes(path, rel)
-    text = data if isinstance(data, Skip) else decode(data, rel)
+    text = data if isinstance(data, Skip) else decode(data, rel, config.encoding)
     if isinstance(text, Skip):
         yield text
     elif not text.strip():
@@ -177,7 +251,7 @@ def read_text_file(path: Path, rel: str, config: Config) -> Iterator[Document | 
         yield Document(doc_id=rel, source=rel, title=first_line(text), text=text)
 
 
-def make_document(source: str, text: object, doc_id: object, title: object) -> Document | Skip:
+def make_document(source: str, text: object, doc_id: object, given_title: object) -> Document | Skip:
     """A document from one JSONL record or Parquet row, or the reason it cannot be one."""
     if text is None:
         return Skip(source, "text is null")
@@ -188,9 +262,9 @@ def make_document(source: str, text: object, doc_id: object, title: object) -> D
         return Skip(source, "empty text")
     if doc_id is not None and not isinstance(doc_id, (str, int)):
         return Skip(source, f"id is a {type(doc_id).__name__}, not a string or integer")
-    title_text = title.strip() if isinstance(title, str) and title.strip() else first_line(text)
+    heading = title(given_title) if isinstance(given_title, str) and given_title.strip() else first_line(text)
     return Document(doc_id=str(doc_id) if doc_id is not None else source, source=source,
-                    title=title_text, text=text)
+                    title=heading, text=text)
 
 
 @register_reader(".jsonl", ".jsonl.gz", ".ndjson")
@@ -200,14 +274,17 @@ def read_jsonl(path: Path, rel: str, config: Config) -> Iterator[Document | Skip
     if isinstance(data, Skip):
         yield data
         return
+    utf8 = _is_utf8(config.encoding)
+    name = "UTF-8" if utf8 else config.encoding
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         source = f"{rel}:{lineno}"
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+            record = json.loads(raw.decode(("utf-8-sig" if lineno == 1 else "utf-8") if utf8 else config.encoding))
         except UnicodeDecodeError as err:
-            yield Skip(source, f"invalid UTF-8 at byte {err.start} of the line: {err.reason}")
+            yield Skip(source, f"invalid {name} at byte {err.start} of the line: {err.reason}"
+                               " (set the `encoding` option for files in another encoding)")
             continue
         except json.JSONDecodeError as err:
             yield Skip(source, f"invalid JSON at column {err.colno}: {err.msg}")

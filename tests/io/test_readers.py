@@ -89,7 +89,8 @@ def test_invalid_utf8_skip_names_line(tmp_path):
     skip = only(read(tmp_path))
     assert isinstance(skip, Skip) and skip.source == "bad.txt"
     assert data.index(b"\xe9") == 32
-    assert skip.reason == "invalid UTF-8 at line 3 (byte offset 32): invalid continuation byte"
+    assert skip.reason == ("invalid UTF-8 at line 3 (byte offset 32): invalid continuation byte"
+                           " (set the `encoding` option for files in another encoding)")
 
 
 def test_invalid_utf8_after_bom_names_correct_line(tmp_path):
@@ -351,3 +352,76 @@ def test_an_unregistered_suffix_is_unsupported_again(tmp_path):
     (tmp_path / "feed.csv").write_text("text\nA story.\n")
     items = list(read_inputs(tmp_path, Config()))
     assert items == [Skip("feed.csv", "unsupported file type (expected .txt, .jsonl or .parquet)")]
+
+
+# --- Every input accounted for: symlinked folders, special files, encodings, long titles ------
+
+
+def test_a_symlinked_folder_is_read_once_and_a_loop_is_reported(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.txt").write_text("Title A\nBody of a.\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")          # a second path to the same folder
+    (tmp_path / "real" / "up").symlink_to(tmp_path)            # a loop back to the root
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "b.txt").write_text("Title B\nBody of b.\n")
+    (tmp_path / "zlink").symlink_to(tmp_path / "shared")       # sorted after its target
+    items = read(tmp_path)
+    assert [(type(i).__name__, i.source) for i in items] == [
+        ("Skip", "link"), ("Document", "real/a.txt"), ("Skip", "real/up"), ("Document", "shared/b.txt"),
+        ("Skip", "zlink")]
+    assert items[0].reason == "symlink to real, read under that path"
+    assert items[2].reason == "symlink to ., read under that path"
+
+
+def test_a_symlinked_folder_outside_the_input_is_followed_once(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "a.txt").write_text("Title\nBody.\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "feed").symlink_to(outside)
+    (tmp_path / "in" / "mirror").symlink_to(outside)
+    items = read(tmp_path / "in")
+    assert [i.source for i in items] == ["feed/a.txt", "mirror"]
+    assert items[1].reason == "symlink to a folder already read as feed"
+
+
+def test_special_files_are_skipped_with_a_reason_not_read(tmp_path):
+    import os
+
+    (tmp_path / "a.txt").write_text("Title\nBody.\n")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would block forever
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    items = {i.source: i for i in read(tmp_path)}
+    assert isinstance(items["a.txt"], Document)
+    assert items["pipe.txt"] == Skip("pipe.txt", "not a regular file (FIFO, socket or device)")
+    assert items["gone.txt"] == Skip("gone.txt", "broken symlink")
+
+
+def test_the_encoding_option_reads_latin1_files(tmp_path):
+    (tmp_path / "a.txt").write_bytes("Caf\xe9 society\nThe caf\xe9 reopened.\n".encode("latin-1"))
+    skip = only(read(tmp_path))
+    assert isinstance(skip, Skip) and "set the `encoding` option" in skip.reason
+    doc = only(read(tmp_path, Config(encoding="latin-1")))
+    assert doc.title == "Café society" and doc.text == "Café society\nThe café reopened.\n"
+    (tmp_path / "b.jsonl").write_bytes(b'{"text": "Gr\xfc\xdfe"}\n')
+    assert read(tmp_path, Config(encoding="latin-1"))[1].text == "Grüße"
+    (tmp_path / "a.txt").unlink()
+    assert read(tmp_path)[0].reason.startswith("invalid UTF-8 at byte 12 of the line")
+
+
+def test_a_long_first_line_is_cut_into_a_title(tmp_path):
+    line = " ".join(["word"] * 20_000)  # a 100 kB single-line file
+    (tmp_path / "a.txt").write_text(line + "\n")
+    doc = only(read(tmp_path))
+    assert doc.text == line + "\n"
+    assert len(doc.title) <= 300 and doc.title.endswith("word…") and line.startswith(doc.title[:-1])
+    write_jsonl(tmp_path / "b.jsonl", [{"text": "Body.", "title": "x" * 1000}])
+    assert read(tmp_path)[1].title == "x" * 299 + "…"
+
+
+def test_the_output_folder_inside_the_input_is_not_read(tmp_path, caplog):
+    (tmp_path / "a.txt").write_text("Title\nBody.\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "documents.parquet").write_bytes(b"PAR1")
+    assert [i.source for i in read_inputs(tmp_path, Config(), exclude=tmp_path / "out")] == ["a.txt"]
+    assert "lies inside the input: not read as input" in caplog.text
