@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..config import Config
@@ -35,7 +37,8 @@ class ProcessEngine:
     bounded however long the stream), results in input order.
 
     Workers start with the forkserver method: forking a process that runs threads (Prefect's,
-    the pipeline's writer threads) can deadlock the child."""
+    the pipeline's writer threads) can deadlock the child. They import the library only, never
+    the caller's script (see `_LibraryProcess`), so `fn` must live in an importable module."""
 
     def __init__(self, workers: int, window: int = 4) -> None:
         self.workers = workers
@@ -43,7 +46,7 @@ class ProcessEngine:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "ProcessEngine":
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=_LibraryContext())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -61,6 +64,38 @@ class ProcessEngine:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+class _LibraryProcess(ForkServerProcess):
+    """A worker process started without the caller's `__main__`.
+
+    multiprocessing re-runs the main script in every worker it spawns (or fails to, for
+    `python -`), so a script calling `dedupe.run` without an `if __name__ == "__main__":` guard
+    would start the run again inside the worker, and the pool breaks. Hiding the script while a
+    worker starts makes the worker import what the pickled function names, and nothing else."""
+
+    def start(self) -> None:
+        with _caller_script_hidden():
+            super().start()
+
+
+class _LibraryContext(ForkServerContext):
+    Process = _LibraryProcess
+
+
+@contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if key in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 def workers(config: Config) -> int:

@@ -69,3 +69,25 @@ def test_a_run_uses_the_engine_it_is_given_and_the_output_does_not_change(tmp_pa
     assert engine.items == 3  # five articles in batches of two
     for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
         assert (tmp_path / "out" / name).read_bytes() == (seed_output / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("how", ["script", "stdin"])
+def test_a_script_without_a_main_guard_runs_on_the_worker_pool(tmp_path, seed_output, how):
+    """multiprocessing re-runs an unguarded main script in its workers; the engine's workers do
+    not, so `dedupe.run` works from any script and from `python -`."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    script = (f"import dedupe\nprint('script body')\n"
+              f"dedupe.run({str(RAW)!r}, {str(out)!r}, dedupe.Config(batch_docs=1, workers=2))\n")
+    assert isinstance(local_engine(Config(batch_docs=1, workers=2), 5), ProcessEngine)  # 5 batches: a pool
+    path = tmp_path / "job.py"
+    path.write_text(script)
+    command = [sys.executable, str(path)] if how == "script" else [sys.executable, "-"]
+    done = subprocess.run(command, input=None if how == "script" else script, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "script body\n"  # printed once: no worker ran the script again
+    for name in ("documents.parquet", "segments.parquet", "clusters.parquet"):
+        assert (out / name).read_bytes() == (seed_output / name).read_bytes(), name
