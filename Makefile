@@ -12,11 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# Prefect state stays in the project (./.prefect) unless PREFECT_HOME is set already.
 run: $(STAMP)
-	$(BIN)/dedupe run --input raw --output parquet
+	PREFECT_HOME="$${PREFECT_HOME:-$(CURDIR)/.prefect}" $(BIN)/dedupe run --input raw --output parquet
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.*
+	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.* parquet/current parquet/.versions

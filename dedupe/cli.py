@@ -1,7 +1,8 @@
 """The `dedupe` command.
 
-    dedupe run --input DIR --output DIR [--config FILE] [--engine prefect|local]
+    dedupe run --input DIR --output DIR [--config FILE] [--engine prefect|local] [-v | -q]
     dedupe evaluate --labels FILE --output DIR [--input DIR --config FILE] [--json FILE]
+    dedupe --version
 
 `--engine prefect` (the default) runs the Prefect flow that deployments name,
 `flows/dedupe_flow.py:dedupe_flow`, loaded by file path from the project's `flows/` folder (or
@@ -9,30 +10,49 @@ $DEDUPE_FLOWS_DIR): the library itself never imports Prefect. `--engine local` c
 `dedupe.run` directly.
 
 Imports are deferred so `dedupe --help` does not pay for Prefect, pyarrow or datasketch.
-Errors in the input or configuration print one clear line and exit with status 2.
+Problems with the input, the output or the configuration are found before any work (and before
+Prefect starts its server) and print one clear line.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
+EXIT_CODES = """exit status:
+  0    the run finished and its output was published
+  1    an unexpected error (a bug: the traceback says where)
+  2    bad input, output or configuration (one line says what and where); nothing was written
+  130  interrupted (Ctrl-C or SIGTERM); the previous output is intact"""
+
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="dedupe", description="Near-duplicate and boilerplate "
-                                     "cleaner for news text: cleaned articles and a cluster map in Parquet.")
+                                     "cleaner for news text: cleaned articles and a cluster map in Parquet.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"dedupe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="clean the articles in a directory tree")
+    verbosity = argparse.ArgumentParser(add_help=False)
+    group = verbosity.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="count", default=0,
+                       help="say what each stage does (-vv: debug detail) and print the report")
+    group.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    run = sub.add_parser("run", parents=[verbosity], help="clean the articles in a directory tree",
+                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--input", required=True, type=Path, help="directory of .txt/.jsonl/.parquet inputs")
     run.add_argument("--output", required=True, type=Path, help="directory for the Parquet outputs")
     run.add_argument("--config", type=Path, help="TOML file of settings (see README, Configuration)")
     run.add_argument("--engine", choices=("prefect", "local"), default="prefect",
                      help="run as a Prefect flow (default) or as a plain function call")
-    ev = sub.add_parser("evaluate", help="score an output against labels (see docs/labels.md)")
+    ev = sub.add_parser("evaluate", parents=[verbosity], help="score an output against labels (see docs/labels.md)",
+                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("--labels", required=True, type=Path, help="labels.jsonl (or its directory)")
     ev.add_argument("--output", required=True, type=Path, help="output directory to score")
     ev.add_argument("--input", type=Path, help="if given, run the pipeline on it first (locally)")
@@ -45,14 +65,54 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .config import ConfigError
     from .io.readers import InputError
+    from .io.staging import OutputError
 
+    _configure_logging(args.verbose, args.quiet)
     try:
-        if args.command == "run":
-            return _run(args)
-        return _evaluate(args)
-    except (ConfigError, InputError) as err:
+        with _progress_bar(enabled=not args.quiet):
+            if args.command == "run":
+                return _run(args)
+            return _evaluate(args)
+    except (ConfigError, InputError, OutputError) as err:
         print(f"dedupe: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("dedupe: interrupted; the previous output is intact", file=sys.stderr)
+        return 130
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """The library logs to the `dedupe` logger; the command shows warnings (skipped inputs),
+    `-v` adds what each stage does, `-vv` debug detail, `-q` errors only."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dedupe: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("dedupe")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def _progress_bar(enabled: bool):
+    """A progress bar for the library's long loops, on a terminal only (rich comes with Prefect)."""
+    from contextlib import nullcontext
+
+    if not (enabled and sys.stderr.isatty()):
+        return nullcontext()
+    try:
+        from rich.progress import track
+    except ImportError:
+        return nullcontext()
+    from .progress import reporting
+
+    return reporting(lambda items, total, description: track(items, total=total, description=description,
+                                                             transient=True, console=_stderr_console()))
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def flows_dir() -> Path:
@@ -77,23 +137,52 @@ def load_flows_module(name: str) -> ModuleType:
 
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
+    from .io.readers import check_input
 
     config = load_config(args.config)  # validate before starting anything heavy
+    check_input(args.input, exclude=args.output)  # nothing to read: fail before Prefect starts
     if args.engine == "local":
         from .pipeline import run
 
         report = run(args.input, args.output, config)
-        print(report.to_markdown())
-        return 0
-    from .io.readers import discover
+        summary = report.to_dict()
+    else:
+        summary = _run_flow(args)
+        if summary is None:
+            return 2
+    if args.verbose and not args.quiet:
+        from .report import Report
 
-    discover(args.input)  # a missing input directory fails here, before Prefect starts
-    load_flows_module("settings").configure_prefect()  # offline defaults, before Prefect loads
+        print(Report(**summary).to_markdown())
+    if not args.quiet:
+        print(_written(args.output, summary))
+    return 0
+
+
+def _run_flow(args: argparse.Namespace) -> dict | None:
+    """The run as the Prefect flow; None (after one line on stderr) when Prefect cannot keep
+    its state."""
+    import json
+
+    settings = load_flows_module("settings")
+    settings.configure_prefect()  # offline defaults where the user set nothing, before Prefect loads
+    try:
+        settings.check_prefect_home()
+    except settings.PrefectHomeError as err:
+        print(f"dedupe: error: {err}", file=sys.stderr)
+        return None
     dedupe_flow = load_flows_module("dedupe_flow").dedupe_flow
     result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
                          config_path=str(args.config) if args.config else None)
-    print(f"wrote {args.output}/documents.parquet, segments.parquet, clusters.parquet, report.json")
-    return 0 if result else 1
+    return json.loads(result["report"])
+
+
+def _written(output: Path, summary: dict) -> str:
+    """The final line: what was written where."""
+    return (f"dedupe: wrote {output}/{{documents,segments,clusters}}.parquet and report.json: "
+            f"{summary['documents']} documents ({len(summary['skipped'])} inputs skipped), "
+            f"{summary['segments']} segments, {summary['segments_removed']} removed, "
+            f"{summary['documents_dropped']} near-duplicate documents marked")
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -53,8 +53,11 @@ class Report:
                 f"{self.segments_removed} removed ({self.chars_removed} of {self.chars} characters), "
                 f"clusters {self.clusters_by_kind}")
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
     def to_markdown(self) -> str:
         lines = [

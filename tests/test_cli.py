@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -26,9 +27,9 @@ def test_bad_config_names_the_key(tmp_path, capsys):
     assert "unknown config key(s) 'segment_treshold'" in capsys.readouterr().err
 
 
-def test_local_engine_writes_outputs(tmp_path, capsys):
+def test_local_engine_writes_outputs_and_v_prints_the_report(tmp_path, capsys):
     inp = write_articles(tmp_path / "in", {"a.txt": "Title\nBody.\nLoad video\n"})
-    assert main(["run", "--input", str(inp), "--output", str(tmp_path / "out"), "--engine", "local"]) == 0
+    assert main(["run", "-v", "--input", str(inp), "--output", str(tmp_path / "out"), "--engine", "local"]) == 0
     assert "segments removed | 1" in capsys.readouterr().out
     assert (tmp_path / "out" / "segments.parquet").exists()
 
@@ -73,3 +74,40 @@ def test_prefect_engine_without_the_flows_folder_is_one_clear_line(tmp_path, cap
 def test_python_dash_m_dedupe_is_the_command():
     done = subprocess.run([sys.executable, "-m", "dedupe", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: dedupe")
+
+
+def test_version():
+    from dedupe import __version__
+
+    done = subprocess.run([sys.executable, "-m", "dedupe", "--version"], capture_output=True, text=True)
+    assert done.stdout.strip() == f"dedupe {__version__}"
+
+
+def test_exit_codes_are_in_the_help():
+    done = subprocess.run([sys.executable, "-m", "dedupe", "run", "--help"], capture_output=True, text=True)
+    assert "exit status:" in done.stdout and "130" in done.stdout
+
+
+def test_final_line_says_what_was_written_where_and_q_silences_it(tmp_path, capsys):
+    inp = write_articles(tmp_path / "in", {"a.txt": "Title\nBody.\nLoad video\n", "b.bin": "x"})
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(inp), "--output", str(out), "--engine", "local"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == (f"dedupe: wrote {out}/{{documents,segments,clusters}}.parquet and report.json: "
+                                    "1 documents (1 inputs skipped), 3 segments, 1 removed, "
+                                    "0 near-duplicate documents marked")
+    assert "dedupe: WARNING: skipped b.bin: unsupported file type" in captured.err
+    assert main(["run", "-q", "--input", str(inp), "--output", str(out), "--engine", "local"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_an_empty_input_is_one_line_before_prefect_starts(tmp_path):
+    (tmp_path / "empty").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    done = subprocess.run([sys.executable, "-m", "dedupe", "run", "--input", str(tmp_path / "empty"),
+                           "--output", str(tmp_path / "out")], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"dedupe: error: no input files in {tmp_path / 'empty'} "
+                                   "(expected .txt, .jsonl or .parquet files)")
+    assert not (tmp_path / "prefect-home").exists()  # Prefect never started

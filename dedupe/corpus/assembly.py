@@ -19,6 +19,7 @@ from ..engines import Engine
 from ..history import KnownTexts
 from ..io.stores import DocumentStore, SignatureFile, TextStore
 from ..model import Corpus
+from ..progress import track
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .keys import key_hash
 from .prepare import prepare_batch
@@ -42,7 +43,8 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
-    for batch in engine.map(partial(prepare_batch, config=config), batches):
+    n_batches = -(-docs.count // config.batch_docs)
+    for batch in track(engine.map(partial(prepare_batch, config=config), batches), n_batches, "segment and sign"):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)

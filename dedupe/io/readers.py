@@ -39,6 +39,7 @@ from typing import Callable, Iterator
 
 from ..config import Config
 from ..model import Document, Skip
+from ..progress import track
 
 Reader = Callable[[Path, str, Config], Iterator["Document | Skip"]]
 """reader(path, path relative to the input root, config): every document (or skip) of one file,
@@ -155,12 +156,14 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -
     """Yield every document (or skip record) found below `root` (see `discover`)."""
     entries = check_input(root, exclude)
     seen_ids: dict[str, str] = {}
-    for entry in entries:
+    for entry in track(entries, len(entries), "read"):
         for item in _read_entry(entry, config):
             if isinstance(item, Document):
                 first = seen_ids.setdefault(item.doc_id, item.source)
                 if first != item.source:
                     item = Skip(item.source, f"duplicate document id {item.doc_id!r} (first used by {first})")
+            if isinstance(item, Skip):
+                log.warning("skipped %s: %s", item.source, item.reason)
             yield item
 
 

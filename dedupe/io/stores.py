@@ -106,6 +106,7 @@ class DocumentStore:
         self.path = path
         self._file = pq.ParquetFile(path)
         self.count = self._file.metadata.num_rows
+        self.row_groups = self._file.num_row_groups
         sizes = [self._file.metadata.row_group(g).num_rows for g in range(self._file.num_row_groups)]
         self._group_starts = np.cumsum([0] + sizes)
 

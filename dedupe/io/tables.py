@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..model import ROLES, ClusterRecord, Corpus, Decisions
+from ..progress import track
 from .stores import RowGroupWriter
 
 DOCUMENTS_SCHEMA = pa.schema([
@@ -100,7 +101,8 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
             rep_segments.setdefault(int(corpus.doc_offsets[row.rep_doc]) + row.rep_segment, []).append(index)
     reps = np.array(sorted(rep_segments), dtype=np.int64)
 
-    for first, table in corpus.docs.iter_tables(("doc_id", "source", "title", "text")):
+    batches = corpus.docs.iter_tables(("doc_id", "source", "title", "text"))
+    for first, table in track(batches, corpus.docs.row_groups, "write"):
         last = first + table.num_rows
         lo, hi = int(corpus.doc_offsets[first]), int(corpus.doc_offsets[last])
         texts = table.column("text").to_pylist()
