@@ -27,8 +27,9 @@ from types import ModuleType
 EXIT_CODES = """exit status:
   0    the run finished and its output was published
   1    an unexpected error (a bug: the traceback says where)
-  2    bad input, output or configuration (one line says what and where); nothing was written
-  130  interrupted (Ctrl-C or SIGTERM); the previous output is intact"""
+  2    bad input, output or configuration, or the output in use by another run (one line
+       says what and where); nothing was published
+  130  interrupted by Ctrl-C (SIGINT); 143 stopped by SIGTERM: the previous output is intact"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,10 +138,10 @@ def load_flows_module(name: str) -> ModuleType:
 
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .io.readers import check_input
+    from .pipeline import check_paths
 
     config = load_config(args.config)  # validate before starting anything heavy
-    check_input(args.input, exclude=args.output)  # nothing to read: fail before Prefect starts
+    check_paths(args.input, args.output)  # input and output problems: one line, before Prefect starts
     if args.engine == "local":
         from .pipeline import run
 

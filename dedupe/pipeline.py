@@ -6,10 +6,12 @@
                match.match     verified segment and document matches
                policy.decide   a role per segment, a kind per cluster
                io.tables       the three tables, one streaming pass
-    publish  stage -> output directory (atomic renames)
+    publish  stage -> a new version of the output, switched in by one atomic rename
 
-`run` and the Prefect flow (`flows/`) call the same three functions inside the one staging
-lifecycle (`io.staging.staged`), so a failed run leaves the previous output intact.
+`run` and the Prefect flow (`flows/`) first check the paths (`check_paths`), then call the same
+three functions inside the one output lifecycle (`io.staging.staged`: the output's lock, a hidden
+staging directory inside it), so a failed or killed run leaves the previous output intact and
+readers see the old set of files or the new one, never a mix.
 
 Two seams choose where things live: a `History` (what the input is matched against besides
 itself; `RunOnlyHistory` by default) and an `Engine` (where batch work runs; local processes by
@@ -28,8 +30,8 @@ from .engines import Engine
 from .engines.local import local_engine, workers
 from .history import History
 from .history.run_only import RunOnlyHistory
-from .io.readers import InputError, discover, read_inputs
-from .io.staging import publish, staged
+from .io.readers import InputError, check_input, read_inputs
+from .io.staging import check_output, publish, staged
 from .io.stores import DocumentStore, DocumentWriter
 from .io.tables import OUTPUT_FILES, write_outputs
 from .match import match
@@ -41,8 +43,18 @@ REPORT_FILES = ("report.json", "report.md")
 PUBLISHED_FILES = OUTPUT_FILES + REPORT_FILES
 
 
-def ingest(input_dir: str | Path, stage: str | Path, config: Config) -> Path:
+def check_paths(input_dir: str | Path, output_dir: str | Path) -> None:
+    """Fail with one clear line before any work: InputError when the input is missing, not a
+    directory or holds no input files; OutputError when the output is a file or cannot be written
+    (it, or the nearest existing folder it would be created in). Nothing is created."""
+    check_input(Path(input_dir))  # not excluding the output: `ingest` warns once when it lies inside
+    check_output(output_dir)
+
+
+def ingest(input_dir: str | Path, stage: str | Path, config: Config,
+           exclude: str | Path | None = None) -> Path:
     """Read every input below `input_dir` into `stage` (streamed); returns the staged file.
+    `exclude` is a folder not to read (the output directory, when it lies inside the input).
 
     Raises InputError when the input cannot be read at all, or when `config.strict` is set and
     any input was skipped (nothing is written to the output in either case).
@@ -52,7 +64,7 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config) -> Path:
     writer = DocumentWriter(path, config.batch_docs)
     skips: list[Skip] = []
     try:
-        for item in read_inputs(input_dir, config):
+        for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None):
             if isinstance(item, Document):
                 writer.add(item)
             else:
@@ -93,21 +105,22 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     return report
 
 
-def publish_outputs(stage: str | Path, output_dir: str | Path) -> None:
-    """Move the staged tables and report into `output_dir`."""
-    publish(Path(stage), Path(output_dir), PUBLISHED_FILES)
+def publish_outputs(stage: str | Path, output_dir: str | Path) -> str:
+    """Publish the staged tables and report as the new set of `output_dir`; returns its version."""
+    return publish(Path(stage), Path(output_dir), PUBLISHED_FILES)
 
 
 def run(input_dir: str | Path, output_dir: str | Path, config: Config | None = None, *,
         history: History | None = None, engine: Engine | None = None) -> Report:
     """Clean the articles below `input_dir` and write the results to `output_dir`.
 
-    The previous contents of `output_dir` stay intact unless the whole run succeeds.
+    The previous contents of `output_dir` stay intact unless the whole run succeeds; a second
+    run into the same output while this one lasts is refused (OutputError).
     """
     config = config or Config()
-    discover(Path(input_dir))  # a missing input fails before any staging directory exists
+    check_paths(input_dir, output_dir)
     with staged(output_dir) as stage:
-        ingest(input_dir, stage, config)
+        ingest(input_dir, stage, config, exclude=output_dir)
         report = clean(stage, config, history, engine)
         publish_outputs(stage, output_dir)
         return report

@@ -23,8 +23,8 @@ from dedupe.io.staging import staged
 
 
 @task(cache_policy=NO_CACHE)
-def ingest(input_dir: str, stage: str, config: dict[str, Any]) -> str:
-    return str(pipeline.ingest(input_dir, stage, from_mapping(config)))
+def ingest(input_dir: str, stage: str, config: dict[str, Any], output_dir: str) -> str:
+    return str(pipeline.ingest(input_dir, stage, from_mapping(config), exclude=output_dir))
 
 
 @task(cache_policy=NO_CACHE)
@@ -36,27 +36,28 @@ def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
 
 @task(cache_policy=NO_CACHE)
 def publish(stage: str, output_dir: str) -> str:
-    pipeline.publish_outputs(stage, output_dir)
-    return output_dir
+    return pipeline.publish_outputs(stage, output_dir)
 
 
 @flow(name="dedupe-news", log_prints=False)
 def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
                 config_path: str | None = None,
                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Clean the articles below `input_dir` into Parquet files in `output_dir`."""
+    """Clean the articles below `input_dir` into Parquet files in `output_dir`, with the same
+    checks, lock and atomic publish as `dedupe.run` (see `dedupe.pipeline`)."""
     logger = get_run_logger()
     config = load_config(config_path, **(overrides or {}))
+    pipeline.check_paths(input_dir, output_dir)
     # Config crosses the task boundary as its plain mapping: Prefect hashes task arguments.
     settings = config.to_dict()
     with staged(output_dir) as stage:
-        ingest(input_dir, str(stage), settings)
+        ingest(input_dir, str(stage), settings, output_dir)
         report = clean(str(stage), settings)
-        publish(str(stage), output_dir)
-    logger.info("dedupe: %s", report["summary"])
+        version = publish(str(stage), output_dir)
+    logger.info("dedupe: %s (version %s)", report["summary"], version)
     create_markdown_artifact(report["markdown"], key="dedupe-report",
                              description="Documents read, clusters by kind, removals")
     if report["top_clusters"]:
         create_table_artifact(report["top_clusters"], key="dedupe-top-clusters",
                               description="Largest segment clusters")
-    return {"output_dir": output_dir, "report": report["json"]}
+    return {"output_dir": output_dir, "version": version, "report": report["json"]}

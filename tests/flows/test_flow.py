@@ -24,6 +24,8 @@ def test_flow_run_writes_the_same_outputs_as_the_plain_function(tmp_path, seed_o
     result = dedupe_flow(input_dir=str(RAW), output_dir=str(out))
     for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
         assert (out / name).read_bytes() == (seed_output / name).read_bytes(), name
+    assert os.readlink(out / ".current") == f".versions/{result['version']}"
+    assert not list(out.glob(".staging-*")) and (out / ".lock").read_text() == ""
     report = json.loads(result["report"])
     assert report["documents"] == 5 and report["segments_removed"] == 23
     assert report["removed_by_role"] == {"boilerplate": 10, "repeat": 13}
@@ -50,6 +52,35 @@ def test_flow_publishes_a_report_artifact_and_honours_config(tmp_path):
     artifacts = {a.key: a for a in asyncio.run(latest_report())}
     assert "documents read | 5" in artifacts["dedupe-report"].data
     assert "dedupe-top-clusters" in artifacts
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_flow_checks_the_output_first_and_takes_its_lock(tmp_path):
+    from dedupe.io.staging import OutputError, staged
+
+    dedupe_flow = _flow()
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    with pytest.raises(OutputError, match="^output is not a directory: "):
+        dedupe_flow(input_dir=str(RAW), output_dir=str(afile))
+    out = tmp_path / "parquet"
+    with staged(out):
+        with pytest.raises(OutputError, match=" is in use by another run "):
+            dedupe_flow(input_dir=str(RAW), output_dir=str(out))
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failed_flow_run_removes_its_staging_and_releases_the_lock(tmp_path, monkeypatch):
+    from dedupe import pipeline
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash while clustering")
+
+    monkeypatch.setattr(pipeline, "clean", crash)
+    out = tmp_path / "parquet"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _flow()(input_dir=str(RAW), output_dir=str(out))
+    assert not list(out.glob(".staging-*")) and (out / ".lock").read_text() == ""
 
 
 @pytest.mark.usefixtures("prefect_harness")
