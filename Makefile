@@ -20,4 +20,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.* parquet/current parquet/.versions
+	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.* parquet/.current parquet/.versions parquet/.lock parquet/.staging-*

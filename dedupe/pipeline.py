@@ -21,8 +21,11 @@ default).
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
+import logging
+import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 
 from .config import Config
 from .corpus import build as build_corpus
@@ -38,6 +41,8 @@ from .match import match
 from .model import Document, Skip
 from .policy import decide
 from .report import Report
+
+log = logging.getLogger("dedupe")
 
 REPORT_FILES = ("report.json", "report.md")
 PUBLISHED_FILES = OUTPUT_FILES + REPORT_FILES
@@ -79,6 +84,7 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
         raise InputError(f"no readable documents in {input_dir}{listing}")
     (stage / "skipped.json").write_text(
         json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
+    log.info("read %d documents from %s (%d inputs skipped)", writer.count, input_dir, len(skips))
     return path
 
 
@@ -93,16 +99,31 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]
     history = history or RunOnlyHistory(config)
     n_batches = -(-docs.count // config.batch_docs)
-    with (nullcontext(engine) if engine is not None else local_engine(config, n_batches)) as running:
+    with _stage("segment and sign"), \
+            (nullcontext(engine) if engine is not None else local_engine(config, n_batches)) as running:
         built = build_corpus(stage, docs, config, history.known_texts(), running)
-    doc_matches, seg_matches = match(built, config, threads=workers(config))
-    doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
-    decisions = decide(built, seg_matches, doc_matches, config, doc_ids)
-    cluster_texts = write_outputs(stage, built, decisions, doc_ids)
+    log.info("%d segments of %d documents, %d distinct texts", built.n_occurrences, built.n_docs, built.n_texts)
+    with _stage("match"):
+        doc_matches, seg_matches = match(built, config, threads=workers(config))
+    with _stage("decide"):
+        doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
+        decisions = decide(built, seg_matches, doc_matches, config, doc_ids)
+    with _stage("write"):
+        cluster_texts = write_outputs(stage, built, decisions, doc_ids)
     report = Report.build(built, decisions, skips, cluster_texts)
+    log.info("%s", report.summary())
     (stage / "report.json").write_text(report.to_json(), encoding="utf-8")
     (stage / "report.md").write_text(report.to_markdown(), encoding="utf-8")
     return report
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Log a stage's start (debug) and its wall time (info)."""
+    log.debug("%s ...", name)
+    start = time.perf_counter()
+    yield
+    log.info("%s: %.1f s", name, time.perf_counter() - start)
 
 
 def publish_outputs(stage: str | Path, output_dir: str | Path) -> str:

@@ -23,6 +23,8 @@ OFFLINE_DEFAULTS = {
     # The temporary API server takes 15-28 s to start on 2 cores; the default 20 s fails.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    # The library logs to the `dedupe` logger: through Prefect's handlers, into the flow run's logs.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "dedupe",
 }
 
 

@@ -54,7 +54,7 @@ def test_without_a_profile_only_the_offline_defaults_are_added(tmp_path):
     assert resolved["api_url"] is None and resolved["analytics"] is False
     assert set(resolved["applied"]) == {"PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK",
                                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
-                                        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"}
+                                        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "PREFECT_LOGGING_EXTRA_LOGGERS"}
     assert not (tmp_path / ".prefect").exists()  # nothing in the working directory
 
 
