@@ -2,7 +2,8 @@
 
 Each article's match text (its segments' words, see `corpus.keys`) is shingled as a whole
 (character 5-grams by default, which survive OCR noise). Candidates come from LSH over the
-signatures and from a containment index over a sample of the shingles; a pair is a match when
+signatures (a large LSH bucket through a few verified leaders, `leaders`) and from a
+containment index over a sample of the shingles; a pair is a match when
 the exact Jaccard of the (sampled) sets reaches `doc_threshold`, or a shorter article (at least
 half as long) is contained in the longer at `doc_containment_threshold` or more (syndicated
 copies with edits, cut endings and noise). Exact duplicate articles are grouped by hash.
@@ -10,14 +11,17 @@ copies with edits, cut endings and noise). Exact duplicate articles are grouped 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..config import Config
 from ..corpus.keys import article_match_texts, document_shingle_sets
 from ..model import Corpus, DocumentMatches
-from ..sketch.lsh import DOC_LSH_MARGIN, estimated_jaccard, lsh_pairs
+from ..sketch.lsh import DOC_LSH_MARGIN, Buckets, distinct, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, containment_of, jaccard_of
+from .leaders import leader_links
 from .unionfind import UnionFind
 
 _CHUNK = 20_000
@@ -68,24 +72,43 @@ def match_documents(corpus: Corpus, config: Config) -> DocumentMatches:
                 | ((small >= MIN_CONTAINMENT_RATIO * large)
                    & (est_containment >= config.doc_containment_threshold - DOC_LSH_MARGIN)))
 
-    pairs = lsh_pairs(corpus.doc_sigs, signed, config.doc_threshold, config.seed,
-                      margin=DOC_LSH_MARGIN, screen=screen)
+    found = lsh_candidates(corpus.doc_sigs, signed, config.doc_threshold, config.seed,
+                           margin=DOC_LSH_MARGIN, screen=screen)
     hashes, owner = flatten(corpus.doc_sample, signed)
     links = overlap_pairs(hashes, owner, config.doc_containment_threshold, max_df=DOC_MAX_DF)
     links = np.unique(np.sort(links, axis=1), axis=0) if len(links) else links
-    candidates = np.unique(np.concatenate([pairs, links[screen(links)] if len(links) else links]), axis=0) \
-        if len(pairs) + len(links) else np.empty((0, 2), dtype=np.int64)
+    candidates = np.unique(np.concatenate([found.pairs, links[screen(links)] if len(links) else links]), axis=0) \
+        if len(found.pairs) + len(links) else np.empty((0, 2), dtype=np.int64)
 
     uf = UnionFind(corpus.n_docs)
     # Exact duplicate articles (same words), however short: grouped without any shingles.
     with_text = np.flatnonzero(corpus.doc_words > 0)
     order = with_text[np.argsort(corpus.doc_key[with_text], kind="stable")]
     same = np.flatnonzero(corpus.doc_key[order][1:] == corpus.doc_key[order][:-1])
-    for i in same.tolist():
-        uf.union(int(order[i]), int(order[i + 1]))
-    involved = np.unique(np.concatenate([candidates.ravel(), order[same], order[same + 1]]))
+    uf.union_pairs(np.stack([order[same], order[same + 1]], axis=1))
+    involved = distinct(np.concatenate([candidates.ravel(), order[same], order[same + 1]]))
     sets = document_sets(corpus, involved, config)
-    if len(candidates):
-        for a, b in candidates[doc_matches(sets, candidates, config)].tolist():
-            uf.union(a, b)
+    uf.union_pairs(candidates[doc_matches(sets, candidates, config)])
+    links, sets = _bucket_links(corpus, config, found.buckets, sets, screen)
+    uf.union_pairs(links)
     return DocumentMatches(cluster=uf.roots(), sets=sets)
+
+
+def _bucket_links(corpus: Corpus, config: Config, buckets: Buckets, sets: ShingleSets,
+                  screen: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, ShingleSets]:
+    """Verified leader links of the large LSH buckets (`leaders`), and `sets` grown by the
+    documents they reach. Like a pair of a small bucket, a link must pass the MinHash `screen`
+    before it is verified exactly, and exact sets are computed only for the documents that
+    a screened link reaches: a bucket of unrelated articles that share a band value (short
+    pages of the same furniture) costs signature reads, not re-shingled articles."""
+    def verified(pairs: np.ndarray) -> np.ndarray:
+        nonlocal sets
+        ok = screen(pairs)
+        ends = distinct(pairs[ok].ravel())
+        missing = ends[~np.isin(ends, sets.ids)]
+        if len(missing):
+            sets = sets.merge(document_sets(corpus, missing, config))
+        ok[ok] = doc_matches(sets, pairs[ok], config)
+        return ok
+
+    return leader_links(buckets, verified), sets

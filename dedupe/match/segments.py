@@ -1,9 +1,10 @@
 """Segment matches: near-duplicate groups and containment clusters of the corpus texts.
 
 1. Candidate pairs from LSH over the MinHash signatures (`sketch.lsh`), kept only if the exact
-   Jaccard similarity of the word shingle sets reaches `segment_threshold`; union-find over the
-   kept pairs, and over the in-article near copies found while preparing (`text.nearcopy`),
-   gives *near-duplicate groups*.
+   Jaccard similarity of the word shingle sets reaches `segment_threshold`; a large LSH bucket
+   gives, instead of all its pairs, links to a few of its members verified the same way
+   (`leaders`). Union-find over the kept pairs and links, and over the in-article near copies
+   found while preparing (`text.nearcopy`), gives *near-duplicate groups*.
 2. Texts from history (known boilerplate lines) take part in step 1 as extra texts with no
    occurrence, so a group holding one is known boilerplate.
 3. Containment links: a passage of at least `min_containment_words` words whose shingles lie
@@ -24,9 +25,10 @@ import numpy as np
 
 from ..config import Config
 from ..model import Corpus, SegmentMatches
-from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_pairs
+from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, distinct, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, word_shingle_sets
+from .leaders import leader_links
 from .unionfind import UnionFind
 
 _CHUNK = 20_000
@@ -52,20 +54,25 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None)
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
     # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
-    # (small runs use MinHashLSH itself); every survivor is still verified exactly below.
+    # (small runs use MinHashLSH itself); every survivor is still verified exactly below, and
+    # so is every link inside a bucket too large to expand (`leaders`).
     screen = None
     if len(with_words) >= NUMPY_LSH_FROM:
         def screen(p: np.ndarray) -> np.ndarray:
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
-    pairs = lsh_pairs(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
+    found = lsh_candidates(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
     links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
 
-    involved = np.unique(np.concatenate([pairs.ravel(), links.ravel(), corpus.extensions.ravel()]))
+    involved = distinct(np.concatenate([found.pairs.ravel(), found.buckets.members, links.ravel(),
+                                         corpus.extensions.ravel()]))
     sets = segment_sets(corpus, involved, config)
+
+    def verified(pairs: np.ndarray) -> np.ndarray:
+        return sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold
+
     groups = UnionFind(n_uids)
-    if len(pairs):
-        for u, v in pairs[sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold].tolist():
-            groups.union(u, v)
+    groups.union_pairs(found.pairs[verified(found.pairs)])
+    groups.union_pairs(leader_links(found.buckets, verified))
     for u, v in corpus.extensions.tolist():  # exact relation, found per article
         groups.union(u, v)
     group = groups.roots()

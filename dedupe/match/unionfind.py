@@ -28,8 +28,8 @@ class UnionFind:
         return lo
 
     def union_pairs(self, pairs: np.ndarray) -> None:
-        for a, b in pairs:
-            self.union(int(a), int(b))
+        for a, b in np.asarray(pairs).tolist():
+            self.union(a, b)
 
     def roots(self) -> np.ndarray:
         """The root of every id (int64 array of length n), by vectorised pointer jumping."""

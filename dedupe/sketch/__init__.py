@@ -5,7 +5,8 @@
 - `minhash.py`: batched MinHash, bit-identical to datasketch's ``affine32`` scheme;
 - `sets.py`: `ShingleSets` (flat sorted sets) with the exact Jaccard and containment, and the
   batched shingle-and-sign pass;
-- `lsh.py`: MinHash LSH candidate pairs (datasketch's `MinHashLSH`, or numpy banding);
+- `lsh.py`: MinHash LSH candidates: the pairs of small band buckets (datasketch's `MinHashLSH`,
+  or numpy banding) and the large buckets whole, never as all their pairs;
 - `overlap.py`: containment candidates from an inverted index;
 - `lsh_table.py`: datasketch's (bands, rows) choices, precomputed.
 """

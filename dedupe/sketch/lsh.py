@@ -6,10 +6,16 @@ pairs just above the threshold, the bands are chosen for a threshold `LSH_MARGIN
 verified (the S-curve of b bands of r rows is not a step). Small runs use datasketch's
 `MinHashLSH` itself; large ones group equal band values with a numpy sort (`band_pairs`, the
 same pairs).
+
+A bucket (texts sharing one band value) of more than MAX_BUCKET texts is never expanded into
+its pairs, which grow with the square of its size: it is returned whole (`Candidates.buckets`),
+and the match stage links each member to one of a few verified leaders (`match.leaders`). A
+pair split that way is still a candidate in every band where its bucket is small.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -24,6 +30,9 @@ DOC_LSH_MARGIN = 0.1  # whole articles; candidates are then screened by MinHash 
 
 MIN_LSH_THRESHOLD = 0.05
 NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
+MAX_BUCKET = 32
+"""Texts sharing one band value up to which all their pairs are candidates; a larger bucket
+(template pages, furniture) is linked through a few leaders instead (`match.leaders`)."""
 
 
 @lru_cache(maxsize=32)
@@ -43,29 +52,73 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
-def lsh_pairs(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed: int,
-              backend: str = "auto", margin: float = LSH_MARGIN,
-              screen: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Pairs (i, j), i < j, of `ids` whose signatures share an LSH band.
+@dataclass(frozen=True)
+class Buckets:
+    """Groups of texts in CSR layout: bucket i is members[offsets[i]:offsets[i+1]], ascending."""
 
-    Bands and rows are datasketch's choice for `threshold - margin`. `backend`:
-    `datasketch` inserts `LeanMinHash`es into a `MinHashLSH` and queries each; `numpy` groups
-    equal band values with a sort (same pairs, about 2.8 KB less memory per text, see
-    `band_pairs`); `auto` picks numpy from NUMPY_LSH_FROM texts on. `screen` (numpy backend
-    only) filters each band's pairs as they are found, so candidates that a caller would discard
-    anyway never accumulate. Returns a sorted (M, 2) int64 array.
+    members: np.ndarray
+    offsets: np.ndarray
+
+    @staticmethod
+    def of(members: np.ndarray, sizes: np.ndarray) -> "Buckets":
+        """Consecutive buckets of the given sizes."""
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return Buckets(np.asarray(members, dtype=np.int64), offsets)
+
+    @staticmethod
+    def empty() -> "Buckets":
+        return Buckets.of(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def labels(self) -> np.ndarray:
+        """The bucket index of each entry of `members`."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What LSH proposes: every pair inside a band bucket of at most `max_bucket` texts, and
+    the larger buckets whole, for the caller to link through a few leaders each
+    (`match.leaders`) instead of all their pairs."""
+
+    pairs: np.ndarray
+    """Sorted (M, 2) int64 array of pairs (i, j), i < j."""
+    buckets: Buckets
+    """Band buckets of more than `max_bucket` texts (a bucket found in several bands repeats)."""
+
+
+def lsh_candidates(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed: int,
+                   backend: str = "auto", margin: float = LSH_MARGIN,
+                   screen: Callable[[np.ndarray], np.ndarray] | None = None,
+                   max_bucket: int = MAX_BUCKET) -> Candidates:
+    """Candidates among `ids`: the pairs whose signatures share an LSH band in a bucket of at
+    most `max_bucket` texts, and the larger buckets.
+
+    Bands and rows are datasketch's choice for `threshold - margin`, so with b bands a text
+    gets at most b * (max_bucket - 1) candidate pairs, however many texts share its band
+    values. `backend`: `numpy` groups equal band values with a sort (`band_pairs`);
+    `datasketch` queries a `MinHashLSH` instead, which gives the same pairs but every pair of
+    a large bucket, so it is used only when no bucket is large; `auto` is datasketch below
+    NUMPY_LSH_FROM texts. `screen` (numpy only) filters each band's pairs as they are found,
+    so candidates that a caller would discard anyway never accumulate.
     """
-    ids = np.asarray(list(ids), dtype=np.int64)
+    ids = distinct(np.asarray(ids, dtype=np.int64))
     if len(ids) < 2:
-        return np.empty((0, 2), dtype=np.int64)
-    num_perm = signatures.shape[1]
-    b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - margin), num_perm)
-    if screen is not None or backend == "numpy" or (backend == "auto" and len(ids) >= NUMPY_LSH_FROM):
-        return band_pairs(signatures, ids, b, r, screen=screen)
-    return datasketch_pairs(signatures, ids, b, r, seed)
+        return Candidates(np.empty((0, 2), dtype=np.int64), Buckets.empty())
+    b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - margin), signatures.shape[1])
+    found = band_pairs(signatures, ids, b, r, screen=screen, max_bucket=max_bucket)
+    datasketch = backend == "datasketch" or (backend == "auto" and len(ids) < NUMPY_LSH_FROM)
+    if datasketch and screen is None and len(found.buckets) == 0:
+        return replace(found, pairs=datasketch_pairs(signatures, ids, b, r, seed))
+    return found
 
 
 def datasketch_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, seed: int) -> np.ndarray:
+    """Every pair (i, j), i < j, of `ids` that datasketch's `MinHashLSH` with `b` bands of `r`
+    rows returns (all pairs of every bucket), as a sorted (M, 2) int64 array."""
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(num_perm=signatures.shape[1], params=(b, r))
@@ -83,8 +136,10 @@ def datasketch_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, se
 
 def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int = 1 << 16,
                screen: Callable[[np.ndarray], np.ndarray] | None = None,
-               pass_bytes: int = 64 << 20) -> np.ndarray:
-    """The pairs `MinHashLSH` with `b` bands of `r` rows would return, computed with numpy.
+               pass_bytes: int = 64 << 20, max_bucket: int | None = None) -> Candidates:
+    """The pairs `MinHashLSH` with `b` bands of `r` rows would return, computed with numpy,
+    except those only found in buckets of more than `max_bucket` texts (None: no limit),
+    which are returned as buckets. `ids` must be ascending.
 
     For each band, the r hash values of every signature are combined into one 64-bit value
     (a fixed odd-multiplier polynomial; distinct bands collide with probability ~2^-64, and any
@@ -92,9 +147,39 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
     values groups the texts that share the band, and every pair inside a group is a candidate.
     Signatures are read in chunks, so a memory-mapped signature file is never loaded whole.
     """
-    mult = BAND_MULT[:r]
     keys: list[np.ndarray] = []
+    large_members, large_sizes = [], []
     n = int(ids.max()) + 1
+    for owners, starts, sizes in _band_groups(signatures, ids, b, r, chunk, pass_bytes):
+        if max_bucket is not None:
+            big = sizes > max_bucket
+            large_members.append(owners[_ranges(starts[big], sizes[big])])
+            large_sizes.append(sizes[big])
+        groups = pairs_in_groups(owners, starts, sizes, n, max_size=max_bucket)
+        if screen is None:
+            keys.extend(groups)
+            continue
+        # Pairs near the threshold collide in many bands: keep one running set, and screen
+        # the band's pairs in bounded chunks (a band value shared by thousands of long
+        # articles would otherwise materialise millions of pairs at once).
+        kept = []
+        for band_keys in groups:
+            found = distinct(band_keys)
+            found = found[_absent(found, keys[0])] if keys else found
+            kept.append(found[screen(np.stack([found // n, found % n], axis=1))])
+        if kept:
+            keys = [distinct(np.concatenate(keys + kept))]
+    pair_keys = distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+    buckets = Buckets.of(np.concatenate(large_members), np.concatenate(large_sizes)) if large_members \
+        else Buckets.empty()
+    return Candidates(np.stack([pair_keys // n, pair_keys % n], axis=1), buckets)
+
+
+def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int,
+                 pass_bytes: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per band: (`ids` ordered by band value, stably; start and size of each run of equal
+    values), the texts sharing each band value."""
+    mult = BAND_MULT[:r]
     # Bands are hashed a few at a time, reading the signature rows once per group of bands:
     # fewer passes over a file-backed matrix, and at most `pass_bytes` of band values at a time.
     per_pass = int(max(1, min(b, pass_bytes // (8 * len(ids)))))
@@ -108,27 +193,15 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
                     values[i, lo: lo + chunk] = (rows[:, i * r: (i + 1) * r] * mult).sum(axis=1, dtype=np.uint64)
         for i in range(len(bands)):
             order = np.argsort(values[i], kind="stable")
-            sorted_values, owners = values[i][order], ids[order]
+            sorted_values = values[i][order]
             starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-            sizes = np.diff(np.r_[starts, len(sorted_values)])
-            if screen is None:
-                keys.extend(pairs_in_groups(owners, starts, sizes, n))
-                continue
-            # Pairs near the threshold collide in many bands: keep one running set, and screen
-            # the band's pairs in bounded chunks (a band value shared by thousands of long
-            # articles would otherwise materialise millions of pairs at once).
-            kept = []
-            for band_keys in pairs_in_groups(owners, starts, sizes, n):
-                found = np.unique(band_keys)
-                found = np.setdiff1d(found, keys[0], assume_unique=True) if keys else found
-                kept.append(found[screen(np.stack([found // n, found % n], axis=1))])
-            if kept:
-                found = np.unique(np.concatenate(kept))
-                keys = [np.union1d(keys[0], found)] if keys else [found]
-    if not keys:
-        return np.empty((0, 2), dtype=np.int64)
-    pair_keys = np.unique(np.concatenate(keys))
-    return np.stack([pair_keys // n, pair_keys % n], axis=1)
+            yield ids[order], starts, np.diff(np.r_[starts, len(sorted_values)])
+
+
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions starts[k], ..., starts[k] + sizes[k] - 1 of every k, concatenated."""
+    ends = np.cumsum(sizes)
+    return np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
 def pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n: int,
@@ -157,6 +230,23 @@ def pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n
                 j = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts) + i + 1
                 lo, hi = np.minimum(members[i], members[j]), np.maximum(members[i], members[j])
                 yield lo * n + hi
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-d array, by one sort. (numpy 2.4's `np.unique` without
+    return_* options hashes instead: about 1 ms for a hundred values and 15x a sort for millions.)"""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def _absent(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Which of `values` are not in `known` (sorted, distinct): a binary search each, so a
+    chunk costs O(len(values) log len(known)), not a sort of both."""
+    if len(known) == 0:
+        return np.ones(len(values), dtype=bool)
+    return known[np.minimum(np.searchsorted(known, values), len(known) - 1)] != values
 
 
 def _as_pairs(pairs: Iterable[tuple[int, int]]) -> np.ndarray:

@@ -63,8 +63,17 @@ class ShingleSets:
         return self._row(int(self.rows([key])[0]) if self.ids is not None else int(key))
 
     def sizes(self, keys=None) -> np.ndarray:
-        sizes = np.diff(self.offsets)
-        return sizes if keys is None else sizes[self.rows(keys)]
+        """|A| of the given ids (of every set when None)."""
+        return np.diff(self.offsets) if keys is None else self._sizes_at(self.rows(keys))
+
+    def _sizes_at(self, rows: np.ndarray) -> np.ndarray:
+        return self.offsets[rows + 1] - self.offsets[rows]  # O(len(rows)), not O(len(self))
+
+    def merge(self, other: "ShingleSets") -> "ShingleSets":
+        """The sets of both, named by their ids (no id in both), in ascending id order."""
+        both = ShingleSets.concat([self, other])
+        order = np.argsort(both.ids, kind="stable")
+        return ShingleSets(both.values, both.offsets).take(order, both.ids[order])
 
     def take(self, keys, ids: np.ndarray | None = None) -> "ShingleSets":
         """The sets of the given ids (positions when the sets have no ids), named `ids`."""
@@ -86,7 +95,9 @@ class ShingleSets:
 
     def intersections(self, a, b) -> np.ndarray:
         """|A ∩ B| for each pair of ids (a[i], b[i])."""
-        ra, rb = self.rows(a), self.rows(b)
+        return self._intersections_at(self.rows(a), self.rows(b))
+
+    def _intersections_at(self, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
         if kernels.use_compiled(len(ra) * 64):  # about 64 set elements merged per pair
             return kernels.intersections(self.values, self.offsets, ra, rb)
         rows = self._row
@@ -98,7 +109,8 @@ class ShingleSets:
 
     def measures(self, a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(|A ∩ B|, |A|, |B|) for each pair of ids (a[i], b[i])."""
-        return self.intersections(a, b), self.sizes(a), self.sizes(b)
+        ra, rb = self.rows(a), self.rows(b)
+        return self._intersections_at(ra, rb), self._sizes_at(ra), self._sizes_at(rb)
 
     def jaccard(self, a, b) -> np.ndarray:
         """Exact Jaccard similarity |A ∩ B| / |A ∪ B| of each pair of ids (1.0 for two empty sets)."""

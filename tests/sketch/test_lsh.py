@@ -1,12 +1,13 @@
-"""The numpy banding path returns exactly the candidate pairs of datasketch's MinHashLSH."""
+"""The numpy banding path returns exactly the candidate pairs of datasketch's MinHashLSH, except
+inside buckets larger than `max_bucket`, which come back whole and never as all their pairs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dedupe.sketch.lsh import (DOC_LSH_MARGIN, LSH_MARGIN, MIN_LSH_THRESHOLD, band_pairs, datasketch_pairs,
-                               lsh_pairs, lsh_params)
+from dedupe.sketch.lsh import (DOC_LSH_MARGIN, LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, band_pairs,
+                               datasketch_pairs, distinct, lsh_candidates, lsh_params)
 from dedupe.sketch.overlap import overlap_pairs
 from dedupe.sketch.sets import word_shingle_sets
 from dedupe.text.normalize import normalize, words
@@ -66,18 +67,20 @@ def test_band_pairs_equal_minhashlsh_pairs(signatures, threshold):
     expected = datasketch_pairs(signatures, ids, b, r, seed=1)
     got = band_pairs(signatures, ids, b, r, chunk=97)  # chunking must not matter
     assert len(expected) >= (1 if threshold >= 0.9 else 10)
-    assert np.array_equal(got, expected)
+    assert np.array_equal(got.pairs, expected) and len(got.buckets) == 0
     # a screen that keeps everything, one band per pass: still the same pairs
     screened = band_pairs(signatures, ids, b, r, chunk=97, screen=lambda p: np.ones(len(p), bool),
                           pass_bytes=1)
-    assert np.array_equal(screened, expected)
+    assert np.array_equal(screened.pairs, expected)
 
 
 def test_auto_backend_switches_without_changing_pairs(signatures):
     ids = np.arange(len(signatures), dtype=np.int64)
-    a = lsh_pairs(signatures, ids, 0.7, 1, backend="datasketch")
-    assert np.array_equal(a, lsh_pairs(signatures, ids, 0.7, 1, backend="numpy"))
-    assert np.array_equal(a, lsh_pairs(signatures, ids, 0.7, 1, backend="auto"))
+    a = lsh_candidates(signatures, ids, 0.7, 1, backend="datasketch")
+    assert len(a.buckets) == 0  # real paragraphs: every bucket is small, all pairs as before
+    for backend in ("numpy", "auto"):
+        b = lsh_candidates(signatures, ids, 0.7, 1, backend=backend)
+        assert np.array_equal(a.pairs, b.pairs) and len(b.buckets) == 0
 
 
 def test_overlap_pairs_counts_shared_shingles_exactly():
@@ -107,3 +110,72 @@ def test_pairs_in_groups_chunks_give_every_pair_once():
         chunks = list(_pairs_in_groups(owners, starts, sizes, n, limit=limit))
         assert sorted(np.concatenate(chunks).tolist()) == expected
         assert limit > 100 or max(len(c) for c in chunks) <= max(limit, 119)
+
+
+def _with_families(signatures: np.ndarray, sizes: tuple[int, ...], seed: int = 9) -> np.ndarray:
+    """The signatures plus, per size k, k copies of one random signature (a family of texts
+    that share every band value), each copy with one position changed: the family's buckets
+    are of about size k in most bands."""
+    rng = np.random.RandomState(seed)
+    rows = [signatures]
+    for k in sizes:
+        family = np.repeat(rng.randint(0, 2**32, size=(1, signatures.shape[1]), dtype=np.uint64), k, axis=0)
+        family[np.arange(k), rng.randint(signatures.shape[1], size=k)] = rng.randint(0, 2**32, size=k)
+        rows.append(family.astype(np.uint32))
+    return np.concatenate(rows)
+
+
+def _all_pairs(buckets) -> set[tuple[int, int]]:
+    return {(int(a), int(b)) for lo, hi in zip(buckets.offsets[:-1], buckets.offsets[1:])
+            for i, a in enumerate(buckets.members[lo:hi]) for b in buckets.members[lo + i + 1: hi]}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "datasketch"])
+def test_large_buckets_come_back_whole_and_small_ones_as_the_old_pairs(signatures, backend):
+    sigs = _with_families(signatures, (5, 20, 300))
+    ids = np.arange(len(sigs), dtype=np.int64)
+    b, r = lsh_params(0.5, 128)
+    old = {tuple(p) for p in datasketch_pairs(sigs, ids, b, r, seed=1).tolist()}
+    found = lsh_candidates(sigs, ids, 0.7, 1, backend=backend)
+    pairs = {tuple(p) for p in found.pairs.tolist()}
+    sizes = np.diff(found.buckets.offsets)
+    assert len(found.buckets) >= 1 and sizes.min() > MAX_BUCKET
+    for lo, hi in zip(found.buckets.offsets[:-1], found.buckets.offsets[1:]):
+        assert np.all(np.diff(found.buckets.members[lo:hi]) > 0)  # ascending ids
+    # nothing is lost or invented: the pairs plus every pair inside a large bucket are the old pairs
+    assert pairs <= old and pairs | _all_pairs(found.buckets) == old
+    # pairs of the real paragraphs (never in a large bucket) are exactly the old ones
+    real = len(signatures)
+    assert {p for p in pairs if p[1] < real} == {p for p in old if p[1] < real}
+    # the large family is not expanded: each member has at most b * (MAX_BUCKET - 1) pairs
+    degree = np.bincount(found.pairs.ravel(), minlength=len(sigs))
+    assert degree.max() <= b * (MAX_BUCKET - 1)
+    assert len(found.pairs) < len(old) - 300 * 299 // 4
+
+
+def test_identical_texts_give_buckets_not_pairs(signatures):
+    sigs = np.concatenate([signatures[:50], np.repeat(signatures[50:51], 2_000, axis=0)])
+    found = lsh_candidates(sigs, range(len(sigs)), 0.7, 1)
+    b, _ = lsh_params(0.5, 128)
+    assert not np.any(found.pairs >= 50)  # 2,000 copies: not one of their ~2M pairs
+    assert len(found.buckets) == b  # the same bucket in every band
+    assert np.array_equal(found.buckets.members[:2_001], np.r_[50:2_050, 50])
+
+
+def test_distinct_is_sorted_unique():
+    rng = np.random.RandomState(1)
+    for values in (np.empty(0, dtype=np.int64), rng.randint(0, 50, size=1_000), rng.randint(0, 2**62, size=100)):
+        assert np.array_equal(distinct(values), np.unique(values))
+
+
+@pytest.mark.parametrize("texts", [2_000, 12_000])  # the numpy path, and the compiled one if available
+def test_overlap_pairs_stay_linear_in_the_number_of_texts(texts):
+    # every text holds the same 20 stock shingles and one of its own: no evidence, no pairs
+    hashes = np.concatenate([np.r_[np.arange(1, 21), 1_000 + t] for t in range(texts)]).astype(np.uint64)
+    owner = np.repeat(np.arange(texts, dtype=np.int64), 21)
+    assert len(overlap_pairs(hashes, owner, 0.5, max_df=50)) == 0
+    # families of max_df identical texts: each text pairs with its own family only
+    hashes = (np.arange(texts)[:, None] // 50 * 100 + np.arange(20)).astype(np.uint64).ravel()
+    owner = np.repeat(np.arange(texts, dtype=np.int64), 20)
+    pairs = overlap_pairs(hashes, owner, 0.5, max_df=50)
+    assert len(pairs) == texts * 49 and np.all(pairs[:, 0] // 50 == pairs[:, 1] // 50)

@@ -211,3 +211,20 @@ def test_batches_are_equal_parts_within_the_limits():
         if len(set(items)) == 1:  # no small remainder batch
             assert max(sizes) - min(sizes) <= 1
     assert list(sets._batches([])) == []
+
+
+def test_sets_named_by_id_merge_in_id_order():
+    from dedupe.sketch.sets import ShingleSets
+
+    def named(ids, rows):
+        sizes = [len(r) for r in rows]
+        return ShingleSets(np.concatenate(rows).astype(np.uint64), np.r_[0, np.cumsum(sizes)], np.array(ids))
+
+    a = named([2, 9], [np.array([1, 2, 3]), np.array([5])])
+    b = named([4, 7, 30], [np.array([2, 3]), np.array([], dtype=np.int64), np.array([1, 2, 3, 4])])
+    merged = a.merge(b)
+    assert merged.ids.tolist() == [2, 4, 7, 9, 30]
+    assert [merged[i].tolist() for i in (2, 4, 7, 9, 30)] == [[1, 2, 3], [2, 3], [], [5], [1, 2, 3, 4]]
+    assert merged.sizes([30, 2]).tolist() == [4, 3] and merged.sizes().tolist() == [3, 2, 0, 1, 4]
+    inter, size_a, size_b = merged.measures([2, 4], [30, 9])
+    assert inter.tolist() == [3, 0] and size_a.tolist() == [3, 2] and size_b.tolist() == [4, 1]
