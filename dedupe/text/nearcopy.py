@@ -32,6 +32,8 @@ MAX_EDIT_SHARE = 0.15
 MIN_PIECE_WORDS = 5
 MAX_WORDS = 80  # longer copies with a few edits keep a Jaccard above the threshold anyway
 RESPLIT_SLACK = 2  # distinct words a re-split ("e mail" / "email") adds to either side
+MAX_SCREENED = 256  # earlier segments of similar length a segment is screened against
+MAX_ALIGNED = 16  # alignments per segment: an article of 1,000 template lines stays linear
 
 
 def edit_budget(n_words: int) -> int:
@@ -75,7 +77,10 @@ def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, st
 
     Only segments whose word counts are within the edit budget of each other are compared
     (a window over the segments sorted by length), and only after a cheap shared-vocabulary
-    screen, so an article costs about one alignment per plausible pair."""
+    screen, so an article costs about one alignment per plausible pair. Each segment is screened
+    against at most MAX_SCREENED of the nearest in length and aligned at most MAX_ALIGNED times,
+    so an article of a thousand near-identical lines (a template page) stays linear; real
+    articles never reach either bound."""
     seen: dict[str, list[str]] = {}
     for key, tokens in segments:
         if MIN_SHARED_WORDS <= len(tokens) <= MAX_WORDS:
@@ -89,12 +94,13 @@ def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, st
     for pos in range(1, len(order)):
         reach = sizes[pos] - edit_budget(sizes[pos])  # the longer copy's budget bounds the difference
         vj, budget_j = vocab[pos], budgets[pos]
-        other = pos - 1
-        while other >= 0 and sizes[other] >= reach:
+        other, aligned = pos - 1, 0
+        while other >= max(0, pos - MAX_SCREENED) and sizes[other] >= reach and aligned < MAX_ALIGNED:
             vi = vocab[other]
             # cheap screen before the alignment: each copy's own distinct words fit its budget
             shared = len(vi & vj)
             if len(vi) - shared <= budgets[other] and len(vj) - shared <= budget_j:
+                aligned += 1
                 i, j = sorted((order[other], order[pos]))
                 if near_copy(items[i][1], items[j][1]):
                     out.append((items[j][0], items[i][0]))
@@ -107,12 +113,14 @@ def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]
     are X + Y, where X and Y (each >= MIN_PIECE_WORDS words, possibly equal) are also whole
     paragraphs of the article. `segments`: (match key, words) in article order."""
     keys = dict.fromkeys(key for key, tokens in segments if len(tokens) >= MIN_PIECE_WORDS)
-    by_first: dict[str, list[str]] = {}
+    # A head is a prefix of the whole with at least MIN_PIECE_WORDS words: both share those.
+    by_start: dict[str, list[str]] = {}
     for key in keys:
-        by_first.setdefault(key.split(" ", 1)[0], []).append(key)
+        by_start.setdefault(_first_words(key), []).append(key)
     out = []
     for whole in keys:
-        for head in by_first[whole.split(" ", 1)[0]]:
+        # at most MAX_SCREENED heads: a template page repeating one opening stays linear
+        for head in by_start[_first_words(whole)][:MAX_SCREENED]:
             if len(head) >= len(whole) or not whole.startswith(head + " "):
                 continue
             tail = whole[len(head) + 1:]
@@ -120,6 +128,10 @@ def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]
                 out.append((whole, max(head, tail, key=len)))
                 break
     return out
+
+
+def _first_words(key: str) -> str:
+    return " ".join(key.split(" ", MIN_PIECE_WORDS)[:MIN_PIECE_WORDS])
 
 
 def article_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:

@@ -96,3 +96,18 @@ def test_pipeline_drops_the_later_near_copy_and_keeps_substituted_lines(tmp_path
     segs = _run(tmp_path, "\n".join(lines) + "\n")
     removed = {s["segment"]: (s["role"], s["kept_segment"]) for s in segs if not s["kept"]}
     assert removed == {6: ("repeat", 4), 8: ("repeat", 1)}
+
+
+def test_an_article_of_template_lines_costs_a_bounded_number_of_alignments(monkeypatch):
+    from dedupe.text import nearcopy
+
+    calls = []
+    real = nearcopy.near_copy
+    monkeypatch.setattr(nearcopy, "near_copy", lambda a, b: calls.append(1) or real(a, b))
+    lines = [f"item {i} this is article number {i} of the template page with the same words"
+             for i in range(3000)]
+    segments = [(line, line.split(" ")) for line in lines]
+    assert near_copy_links(segments) == []  # numbers differ: substitutions, never near copies
+    assert len(calls) <= nearcopy.MAX_ALIGNED * len(lines)  # not 3000**2 / 2
+    doubled = lines[0] + " " + lines[1]
+    assert doubled_links(segments + [(doubled, doubled.split(" "))]) == [(doubled, lines[0])]
