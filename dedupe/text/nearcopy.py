@@ -94,8 +94,8 @@ def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, st
     for pos in range(1, len(order)):
         reach = sizes[pos] - edit_budget(sizes[pos])  # the longer copy's budget bounds the difference
         vj, budget_j = vocab[pos], budgets[pos]
-        other, aligned = pos - 1, 0
-        while other >= max(0, pos - MAX_SCREENED) and sizes[other] >= reach and aligned < MAX_ALIGNED:
+        other, lowest, aligned = pos - 1, max(0, pos - MAX_SCREENED), 0
+        while other >= lowest and sizes[other] >= reach and aligned < MAX_ALIGNED:
             vi = vocab[other]
             # cheap screen before the alignment: each copy's own distinct words fit its budget
             shared = len(vi & vj)
@@ -113,14 +113,13 @@ def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]
     are X + Y, where X and Y (each >= MIN_PIECE_WORDS words, possibly equal) are also whole
     paragraphs of the article. `segments`: (match key, words) in article order."""
     keys = dict.fromkeys(key for key, tokens in segments if len(tokens) >= MIN_PIECE_WORDS)
-    # A head is a prefix of the whole with at least MIN_PIECE_WORDS words: both share those.
-    by_start: dict[str, list[str]] = {}
+    by_first: dict[str, list[str]] = {}
     for key in keys:
-        by_start.setdefault(_first_words(key), []).append(key)
+        by_first.setdefault(key.split(" ", 1)[0], []).append(key)
     out = []
     for whole in keys:
-        # at most MAX_SCREENED heads: a template page repeating one opening stays linear
-        for head in by_start[_first_words(whole)][:MAX_SCREENED]:
+        # at most MAX_SCREENED heads: an article of template lines with one opening stays linear
+        for head in by_first[whole.split(" ", 1)[0]][:MAX_SCREENED]:
             if len(head) >= len(whole) or not whole.startswith(head + " "):
                 continue
             tail = whole[len(head) + 1:]
@@ -128,10 +127,6 @@ def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]
                 out.append((whole, max(head, tail, key=len)))
                 break
     return out
-
-
-def _first_words(key: str) -> str:
-    return " ".join(key.split(" ", MIN_PIECE_WORDS)[:MIN_PIECE_WORDS])
 
 
 def article_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
