@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test clean
 
+# An editable install of a flat layout makes setuptools print a notice about same-named folders
+# in the working directory (its lenient editable finder, which is what we want: new modules are
+# seen without reinstalling, and flows/ stays out of site-packages); the install filters it.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 # Prefect state stays in the project (./.prefect) unless PREFECT_HOME is set already.
