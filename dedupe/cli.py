@@ -149,8 +149,6 @@ def _run(args: argparse.Namespace) -> int:
         summary = report.to_dict()
     else:
         summary = _run_flow(args)
-        if summary is None:
-            return 2
     if args.verbose and not args.quiet:
         from .report import Report
 
@@ -160,18 +158,18 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_flow(args: argparse.Namespace) -> dict | None:
-    """The run as the Prefect flow; None (after one line on stderr) when Prefect cannot keep
-    its state."""
+def _run_flow(args: argparse.Namespace) -> dict:
+    """The run as the Prefect flow; ConfigError when Prefect could not keep its state."""
     import json
+
+    from .config import ConfigError
 
     settings = load_flows_module("settings")
     settings.configure_prefect()  # offline defaults where the user set nothing, before Prefect loads
     try:
         settings.check_prefect_home()
     except settings.PrefectHomeError as err:
-        print(f"dedupe: error: {err}", file=sys.stderr)
-        return None
+        raise ConfigError(str(err)) from None
     dedupe_flow = load_flows_module("dedupe_flow").dedupe_flow
     result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
                          config_path=str(args.config) if args.config else None)

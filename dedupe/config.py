@@ -133,12 +133,12 @@ class Config:
 
 
 def _is_codec(name: str) -> bool:
-    import codecs
-
+    """A text encoding (not a bytes-to-bytes codec such as zlib, which str.encode refuses)."""
     try:
-        return codecs.lookup(name)._is_text_encoding  # excludes bytes-to-bytes codecs (zlib, hex)
+        "".encode(name)
     except LookupError:
         return False
+    return True
 
 
 def _is_int(value: Any) -> bool:

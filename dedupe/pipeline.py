@@ -98,9 +98,8 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     docs = DocumentStore(stage / "input.parquet")
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]
     history = history or RunOnlyHistory(config)
-    n_batches = -(-docs.count // config.batch_docs)
     with _stage("segment and sign"), \
-            (nullcontext(engine) if engine is not None else local_engine(config, n_batches)) as running:
+            (nullcontext(engine) if engine is not None else local_engine(config, docs.row_groups)) as running:
         built = build_corpus(stage, docs, config, history.known_texts(), running)
     log.info("%d segments of %d documents, %d distinct texts", built.n_occurrences, built.n_docs, built.n_texts)
     with _stage("match"):

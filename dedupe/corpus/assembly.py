@@ -43,8 +43,8 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
-    n_batches = -(-docs.count // config.batch_docs)
-    for batch in track(engine.map(partial(prepare_batch, config=config), batches), n_batches, "segment and sign"):
+    for batch in track(engine.map(partial(prepare_batch, config=config), batches), docs.row_groups,
+                       "segment and sign"):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)

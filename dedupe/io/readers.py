@@ -28,6 +28,7 @@ removed) and CRLF/CR line ends become LF; character offsets refer to that text.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import logging
@@ -108,7 +109,12 @@ class Entry:
 
 
 def discover(root: Path, exclude: Path | None = None) -> list[Entry]:
-    """Every non-hidden file below `root`, sorted by relative path.
+    """Every non-hidden file below `root` (`walk`), sorted by relative path."""
+    return sorted(walk(root, exclude), key=lambda e: e.rel)
+
+
+def walk(root: Path, exclude: Path | None = None) -> Iterator[Entry]:
+    """The non-hidden files below `root`, in walk order, found as the walk goes.
 
     A symlinked folder that points inside the input (a second path to a folder, or a loop) is
     listed with the reason, as it is read under its own path; one that points outside is
@@ -121,7 +127,6 @@ def discover(root: Path, exclude: Path | None = None) -> list[Entry]:
     top = os.path.realpath(root)
     excluded = os.path.realpath(exclude) if exclude is not None else None
     followed: dict[str, str] = {}  # real path of a folder outside the input -> where it was read
-    entries: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         keep = []
         for name in sorted(d for d in dirnames if not d.startswith(".")):
@@ -130,31 +135,33 @@ def discover(root: Path, exclude: Path | None = None) -> list[Entry]:
             if real == excluded:
                 log.warning("the output directory %s lies inside the input: not read as input", path)
             elif path.is_symlink() and os.path.commonpath([top, real]) == top:
-                entries.append(Entry(path, rel, f"symlink to {Path(os.path.relpath(real, top)).as_posix()}, "
-                                                "read under that path"))
+                yield Entry(path, rel, f"symlink to {Path(os.path.relpath(real, top)).as_posix()}, "
+                                       "read under that path")
             elif real in followed:
-                entries.append(Entry(path, rel, f"symlink to a folder already read as {followed[real]}"))
+                yield Entry(path, rel, f"symlink to a folder already read as {followed[real]}")
             else:
                 followed[real] = rel
                 keep.append(name)
         dirnames[:] = keep
-        entries.extend(Entry(Path(dirpath) / name, (Path(dirpath) / name).relative_to(root).as_posix())
-                       for name in filenames if not name.startswith("."))
-    return sorted(entries, key=lambda e: e.rel)
+        for name in filenames:
+            if not name.startswith("."):
+                yield Entry(Path(dirpath) / name, (Path(dirpath) / name).relative_to(root).as_posix())
 
 
-def check_input(root: str | Path, exclude: Path | None = None) -> list[Entry]:
-    """The input listing (`discover`); InputError when there is nothing to read at all."""
+def check_input(root: str | Path) -> None:
+    """InputError when the input is missing, not a directory, or holds no file to read. Stops
+    at the first file: the full listing is made once, by `read_inputs`."""
     root = Path(root)
-    entries = discover(root, exclude)
-    if not any(e.reason is None for e in entries):
-        raise InputError(f"no input files in {root} (expected {expected_formats()} files)")
-    return entries
+    if not any(e.reason is None for e in walk(root)):
+        raise _nothing_to_read(root)
 
 
 def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -> Iterator[Document | Skip]:
-    """Yield every document (or skip record) found below `root` (see `discover`)."""
-    entries = check_input(root, exclude)
+    """Yield every document (or skip record) found below `root` (see `walk`)."""
+    root = Path(root)
+    entries = discover(root, exclude)
+    if not any(e.reason is None for e in entries):
+        raise _nothing_to_read(root)
     seen_ids: dict[str, str] = {}
     for entry in track(entries, len(entries), "read"):
         for item in _read_entry(entry, config):
@@ -165,6 +172,10 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -
             if isinstance(item, Skip):
                 log.warning("skipped %s: %s", item.source, item.reason)
             yield item
+
+
+def _nothing_to_read(root: Path) -> InputError:
+    return InputError(f"no input files in {root} (expected {expected_formats()} files)")
 
 
 def _read_entry(entry: Entry, config: Config) -> Iterator[Document | Skip]:
@@ -236,8 +247,6 @@ def decode(data: bytes, rel: str, encoding: str = "utf-8") -> str | Skip:
 
 
 def _is_utf8(encoding: str) -> bool:
-    import codecs
-
     return codecs.lookup(encoding).name == "utf-8"
 
 

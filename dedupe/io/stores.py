@@ -106,8 +106,8 @@ class DocumentStore:
         self.path = path
         self._file = pq.ParquetFile(path)
         self.count = self._file.metadata.num_rows
-        self.row_groups = self._file.num_row_groups
-        sizes = [self._file.metadata.row_group(g).num_rows for g in range(self._file.num_row_groups)]
+        self.row_groups = self._file.num_row_groups  # the batches of the passes over the corpus
+        sizes = [self._file.metadata.row_group(g).num_rows for g in range(self.row_groups)]
         self._group_starts = np.cumsum([0] + sizes)
 
     def iter_batches(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, dict]]:
@@ -118,7 +118,7 @@ class DocumentStore:
     def iter_tables(self, columns: Sequence[str] = ("text",)) -> Iterator[tuple[int, pa.Table]]:
         """Yield (first document index, Arrow table) per row group, in document order."""
         first = 0
-        for g in range(self._file.num_row_groups):
+        for g in range(self.row_groups):
             table = self._file.read_row_group(g, columns=list(columns))
             yield first, table
             first += table.num_rows

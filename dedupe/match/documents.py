@@ -18,7 +18,8 @@ import numpy as np
 from ..config import Config
 from ..corpus.keys import article_match_texts, document_shingle_sets
 from ..model import Corpus, DocumentMatches
-from ..sketch.lsh import DOC_LSH_MARGIN, Buckets, distinct, estimated_jaccard, lsh_candidates
+from ..sketch.arrays import distinct
+from ..sketch.lsh import DOC_LSH_MARGIN, Buckets, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, containment_of, jaccard_of
 from .leaders import leader_links

@@ -13,7 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..sketch.lsh import Buckets, distinct
+from ..sketch.arrays import distinct
+from ..sketch.lsh import Buckets
 
 MAX_LEADERS = 8
 

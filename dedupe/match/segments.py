@@ -25,7 +25,8 @@ import numpy as np
 
 from ..config import Config
 from ..model import Corpus, SegmentMatches
-from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, distinct, estimated_jaccard, lsh_candidates
+from ..sketch.arrays import distinct
+from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .leaders import leader_links
@@ -73,8 +74,7 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None)
     groups = UnionFind(n_uids)
     groups.union_pairs(found.pairs[verified(found.pairs)])
     groups.union_pairs(leader_links(found.buckets, verified))
-    for u, v in corpus.extensions.tolist():  # exact relation, found per article
-        groups.union(u, v)
+    groups.union_pairs(corpus.extensions)  # exact relation, found per article
     group = groups.roots()
 
     clusters = UnionFind(n_uids)
@@ -85,8 +85,7 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None)
         one_article = (lo_doc[q] == hi_doc[q]) & (lo_doc[q] == lo_doc[x]) & (lo_doc[x] == hi_doc[x])
         ok = (group[q] != group[x]) & (sets.sizes(q) <= sets.sizes(x)) & ~one_article
         ok[ok] = sets.containment(q[ok], x[ok]) >= config.containment_threshold
-        for u, v in links[ok].tolist():
-            clusters.union(u, v)
+        clusters.union_pairs(links[ok])
     return SegmentMatches(group=group, cluster=clusters.roots(),
                           known_groups=frozenset(group[corpus.known_uids].tolist()), sets=sets,
                           extensions=frozenset(map(tuple, corpus.extensions.tolist())))

@@ -8,5 +8,6 @@
 - `lsh.py`: MinHash LSH candidates: the pairs of small band buckets (datasketch's `MinHashLSH`,
   or numpy banding) and the large buckets whole, never as all their pairs;
 - `overlap.py`: containment candidates from an inverted index;
-- `lsh_table.py`: datasketch's (bands, rows) choices, precomputed.
+- `lsh_table.py`: datasketch's (bands, rows) choices, precomputed;
+- `arrays.py`: flat-array helpers (sorted distinct values, concatenated ranges).
 """

@@ -22,8 +22,6 @@ import numpy as np
 
 from .. import kernels
 
-MASK64 = (1 << 64) - 1
-
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 

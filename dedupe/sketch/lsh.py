@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .arrays import distinct, ranges
 from .hashing import BAND_MULT
 from .minhash import lean_minhash
 
@@ -153,7 +154,7 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
     for owners, starts, sizes in _band_groups(signatures, ids, b, r, chunk, pass_bytes):
         if max_bucket is not None:
             big = sizes > max_bucket
-            large_members.append(owners[_ranges(starts[big], sizes[big])])
+            large_members.append(owners[ranges(starts[big], sizes[big])])
             large_sizes.append(sizes[big])
         groups = pairs_in_groups(owners, starts, sizes, n, max_size=max_bucket)
         if screen is None:
@@ -198,12 +199,6 @@ def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk:
             yield ids[order], starts, np.diff(np.r_[starts, len(sorted_values)])
 
 
-def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """The positions starts[k], ..., starts[k] + sizes[k] - 1 of every k, concatenated."""
-    ends = np.cumsum(sizes)
-    return np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(ends) else 0)
-
-
 def pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n: int,
                      max_size: int | None = None, limit: int = 1 << 22) -> Iterator[np.ndarray]:
     """Keys lo * n + hi (lo < hi) of every pair of owners inside each group of >= 2, in
@@ -230,15 +225,6 @@ def pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n
                 j = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts) + i + 1
                 lo, hi = np.minimum(members[i], members[j]), np.maximum(members[i], members[j])
                 yield lo * n + hi
-
-
-def distinct(values: np.ndarray) -> np.ndarray:
-    """The sorted distinct values of a 1-d array, by one sort. (numpy 2.4's `np.unique` without
-    return_* options hashes instead: about 1 ms for a hundred values and 15x a sort for millions.)"""
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]
 
 
 def _absent(values: np.ndarray, known: np.ndarray) -> np.ndarray:

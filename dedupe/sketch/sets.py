@@ -1,8 +1,8 @@
 """Shingle sets of many texts in one flat array, the exact set measures, and the batched
 shingle-and-sign pass.
 
-Exact Jaccard and containment live here and only here (`ShingleSets.jaccard`,
-`ShingleSets.containment`, from `overlap_measures`): every candidate pair is verified with them.
+Exact Jaccard and containment live here and only here (`jaccard_of` and `containment_of` over
+`ShingleSets.measures`): every candidate pair is verified with them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .. import kernels
+from .arrays import ranges
 from .hashing import hash_words
 from .minhash import minhash_batch
 from .shingles import char_shingle_hashes, fold32, offsets_after, sample_mask, shingle_hashes
@@ -78,11 +79,10 @@ class ShingleSets:
     def take(self, keys, ids: np.ndarray | None = None) -> "ShingleSets":
         """The sets of the given ids (positions when the sets have no ids), named `ids`."""
         rows = self.rows(keys)
-        starts, sizes = self.offsets[rows], np.diff(self.offsets)[rows]
+        sizes = self._sizes_at(rows)
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        index = np.repeat(starts - offsets[:-1], sizes) + np.arange(int(offsets[-1]), dtype=np.int64)
-        return ShingleSets(self.values[index], offsets, ids)
+        return ShingleSets(self.values[ranges(self.offsets[rows], sizes)], offsets, ids)
 
     def sample(self, rate: int) -> "ShingleSets":
         """The consistent 1-in-`rate` sample of every set (`shingles.sample_mask`): Jaccard and

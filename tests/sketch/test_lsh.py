@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from dedupe.sketch.lsh import (DOC_LSH_MARGIN, LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, band_pairs,
-                               datasketch_pairs, distinct, lsh_candidates, lsh_params)
+                               datasketch_pairs, lsh_candidates, lsh_params)
+from dedupe.sketch.arrays import distinct
 from dedupe.sketch.overlap import overlap_pairs
 from dedupe.sketch.sets import word_shingle_sets
 from dedupe.text.normalize import normalize, words
