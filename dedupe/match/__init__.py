@@ -16,25 +16,22 @@ from .documents import match_documents
 from .segments import match_segments
 
 SIDE_BY_SIDE_MAX_SEGMENTS = 500_000
-"""Above this many segments, document matching runs before segment matching, not beside it:
-their temporaries would add up (1M segments: a 1.96 GB peak side by side, 1.4 GB one after the
-other), while on smaller corpora running them together saves time and memory is no concern."""
+"""Above this many segments, document matching, segment LSH and segment containment run one
+after the other, not side by side: their temporaries would add up (1M segments: a 1.96 GB peak
+side by side), while on smaller corpora running them together saves time and memory is no
+concern."""
 
 
 def match(corpus: Corpus, config: Config, threads: int = 1) -> tuple[DocumentMatches, SegmentMatches]:
-    """Document matching, segment LSH and segment containment; with `threads` >= 2, segment LSH
-    and containment side by side, and document matching beside them below
-    SIDE_BY_SIDE_MAX_SEGMENTS segments.
+    """Document matching, segment LSH and segment containment; side by side in three threads
+    when `threads` >= 2 and the corpus has at most SIDE_BY_SIDE_MAX_SEGMENTS segments.
 
     They read disjoint parts of the corpus (documents vs keys vs passage sets) and spend most of
     their time in numpy sorts and compiled kernels, which release the GIL, so every core is used.
     The output does not depend on the order."""
-    if threads < 2:
+    if threads < 2 or corpus.n_occurrences > SIDE_BY_SIDE_MAX_SEGMENTS:
         return match_documents(corpus, config), match_segments(corpus, config)
     with ThreadPoolExecutor(2, thread_name_prefix="dedupe-match") as pool:
-        if corpus.n_occurrences > SIDE_BY_SIDE_MAX_SEGMENTS:
-            documents = match_documents(corpus, config)
-            return documents, match_segments(corpus, config, pool)
         side = pool.submit(match_documents, corpus, config)
         segments = match_segments(corpus, config, pool)
         return side.result(), segments
