@@ -74,7 +74,7 @@ def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
     return _compiled().hash_words(buf, counts, out)
 
 
-def containment_queries(*args) -> tuple[np.ndarray, np.ndarray]:
+def containment_queries(*args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _compiled().containment_queries(*args)
 
 

@@ -195,13 +195,15 @@ def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_si
     """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q,
     count the shingles it shares with every other text x through the postings of its
     shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
-    cut * query_size[q]. Memory: one counter per text plus the pairs kept."""
+    cut * query_size[q]; returns (q, x, shared count). Memory: one counter per text plus the
+    pairs kept."""
     n = row_offsets.shape[0] - 1
     counter = np.zeros(n, dtype=np.int64)
     touched = np.empty(n, dtype=np.int64)
     cap = 1024
     out_q = np.empty(cap, dtype=np.int64)
     out_x = np.empty(cap, dtype=np.int64)
+    out_c = np.empty(cap, dtype=np.int64)
     m = 0
     for q in range(n):
         t = 0
@@ -225,11 +227,14 @@ def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_si
                     cap *= 2
                     new_q = np.empty(cap, dtype=np.int64)
                     new_x = np.empty(cap, dtype=np.int64)
+                    new_c = np.empty(cap, dtype=np.int64)
                     new_q[:m] = out_q[:m]
                     new_x[:m] = out_x[:m]
-                    out_q, out_x = new_q, new_x
+                    new_c[:m] = out_c[:m]
+                    out_q, out_x, out_c = new_q, new_x, new_c
                 out_q[m] = q
                 out_x[m] = x
+                out_c[m] = counter[x]
                 m += 1
             counter[x] = 0
-    return out_q[:m], out_x[:m]
+    return out_q[:m], out_x[:m], out_c[:m]

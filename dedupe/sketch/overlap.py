@@ -6,6 +6,8 @@ like LSH it only proposes pairs, which the `match` stage verifies on the exact s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .. import kernels
@@ -18,16 +20,40 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
 
     `hashes` and `owner` list every (shingle, text id), each shingle once per text; callers may
     pass a consistent sample (``hash % k == 0`` for all texts), which keeps shared/|q| an
-    unbiased estimate of containment (Broder's mod-sampling). An inverted index in numpy: sort
-    by shingle, let each shingle shared by 2..`max_df` texts emit its pairs, count the shingles
-    each pair shares with `np.unique`. Shingles in more than `max_df` texts (stock phrases)
-    carry no evidence and would emit quadratically many pairs; they are left out of both the
-    shared counts and the text sizes. Returns a sorted (M, 2) int64 array.
+    unbiased estimate of containment (Broder's mod-sampling). Shingles in more than `max_df`
+    texts (stock phrases) carry no evidence and would emit quadratically many pairs; they are
+    left out of both the shared counts and the text sizes. Returns a sorted (M, 2) int64 array.
     """
+    pairs = overlap_counts(hashes, owner, min_share, max_df).pairs
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+@dataclass(frozen=True)
+class Overlaps:
+    """Containment candidates (q, x) with the shingles they share and q's size (both without
+    the shingles in more than `max_df` texts), in no particular order."""
+
+    pairs: np.ndarray
+    shared: np.ndarray
+    size: np.ndarray
+
+    def at_least(self, min_share: float) -> np.ndarray:
+        """The pairs `overlap_pairs` gives for a `min_share` at or above the one these were
+        found with."""
+        cut = max(0.0, min_share - LSH_MARGIN)
+        return self.pairs[self.shared >= cut * np.maximum(self.size, 1)]
+
+
+def overlap_counts(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> Overlaps:
+    """`overlap_pairs` with their shared counts and sizes: one index query that serves several
+    shares (`Overlaps.at_least`). An inverted index in numpy (sort by shingle, let each shingle
+    shared by 2..`max_df` texts emit its pairs, count them with `np.unique`), or one compiled
+    query per text for large inputs."""
     if len(hashes) == 0:
-        return np.empty((0, 2), dtype=np.int64)
+        return _overlaps(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
+                         np.empty(0, np.int64))
     if kernels.use_compiled(len(hashes)):
-        return _overlap_pairs_compiled(hashes, owner, min_share, max_df)
+        return _overlap_counts_compiled(hashes, owner, min_share, max_df)
     order = np.lexsort((owner, hashes))
     hashes, owner = hashes[order], owner[order]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
@@ -35,21 +61,25 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
     n = int(owner.max()) + 1
     keys = list(pairs_in_groups(owner, starts, df, n, max_size=max_df))
     if not keys:
-        return np.empty((0, 2), dtype=np.int64)
+        return _overlaps(*(np.empty(0, np.int64),) * 4)
     pair_keys, shared = np.unique(np.concatenate(keys), return_counts=True)
     lo, hi = pair_keys // n, pair_keys % n
     size_of = np.bincount(owner[np.repeat(df <= max_df, df)], minlength=n)
     cut = max(0.0, min_share - LSH_MARGIN)
-    out = []
-    for q, x in ((lo, hi), (hi, lo)):
-        ok = shared >= cut * np.maximum(size_of[q], 1)
-        out.append(np.stack([q[ok], x[ok]], axis=1))
-    pairs = np.concatenate(out)
-    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    q = np.concatenate([lo, hi])
+    x = np.concatenate([hi, lo])
+    shared = np.concatenate([shared, shared])
+    ok = shared >= cut * np.maximum(size_of[q], 1)
+    return _overlaps(q[ok], x[ok], shared[ok], size_of[q[ok]])
 
 
-def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int) -> np.ndarray:
-    """`overlap_pairs` by one inverted-index query per text (`kernels.containment_queries`):
+def _overlaps(q: np.ndarray, x: np.ndarray, shared: np.ndarray, size: np.ndarray) -> Overlaps:
+    return Overlaps(np.stack([q, x], axis=1).astype(np.int64, copy=False),
+                    shared.astype(np.int64, copy=False), size.astype(np.int64, copy=False))
+
+
+def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int) -> Overlaps:
+    """`overlap_counts` by one inverted-index query per text (`kernels.containment_queries`):
     the same pairs, without materialising every co-occurring pair. `owner` must list each
     text's entries contiguously, in ascending id order (as `flatten` does)."""
     # Positions and rows are int32 (fewer than 2**31 entries): at a million paragraphs these
@@ -76,10 +106,9 @@ def _overlap_pairs_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: fl
     del order, row
     query_size = np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
     cut = max(0.0, min_share - LSH_MARGIN)
-    q, x = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
-                                       owner_sorted, query_size, cut, max_df)
-    pairs = np.stack([ids[q], ids[x]], axis=1)
-    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    q, x, shared = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
+                                               owner_sorted, query_size, cut, max_df)
+    return _overlaps(ids[q], ids[x], shared, query_size[q])
 
 
 def flatten(sets, ids=None) -> tuple[np.ndarray, np.ndarray]:
