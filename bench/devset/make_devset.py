@@ -97,6 +97,10 @@ SYNDICATE = 60
 SYN_COPIES = ((1, 0.55), (2, 0.30), (3, 0.15))
 SYN_NOISE = ((0.0, 0.25), (0.01, 0.25), (0.03, 0.25), (0.05, 0.25))
 SYN_HEADLINE, SYN_DATELINE, SYN_CUT, SYN_INSERT = 0.50, 0.40, 0.50, 0.40
+# --reprints: OCR'd, abridged reprints (old newspapers, wire copy cut on the desk)
+REPRINT_NOISE = (0.03, 0.10)   # each copy's character noise, uniform in this range
+REPRINT_KEEP_MIN = 0.5         # the ending is cut to keep at least this share of body paragraphs
+REPRINT_DROP_INNER = 0.15      # each remaining inner paragraph is dropped with this probability
 HEADLINE_PREFIXES = ("UPDATE 1-", "UPDATE 2-", "UK: ", "BBC: ", "ANALYSIS-")
 HEADLINE_SUFFIXES = (" - report", " | World News", " (update)", " - BBC", ": latest")
 DATELINES = ("LONDON (BBC News) - ", "LONDON - ", "London, England -- ", "LONDON: ",
@@ -530,9 +534,12 @@ def ocr_noise(text: str, rate: float, rng: np.random.Generator) -> str:
 
 def make_syndicated(bbc: dict[str, list[str]], sample: list[str], rng: np.random.Generator,
                     n_originals: int, taken_keys: set[str], stats: Counter,
-                    noise_rates: tuple[tuple[float, float], ...]) -> list[Article]:
+                    noise_rates: tuple[tuple[float, float], ...] | None,
+                    reprints: bool = False) -> list[Article]:
     """Edited, OCR-noised copies of BBC articles; each copy's noise rate is drawn from
-    `noise_rates`, (rate, weight) pairs."""
+    `noise_rates`, (rate, weight) pairs (default SYN_NOISE). With `reprints`, every copy is
+    also abridged (`abridge`), and its noise rate is drawn uniformly from REPRINT_NOISE unless
+    `noise_rates` is given."""
     eligible = [k for k in sample if len(bbc[k]) >= 5]  # title + >= 4 paragraphs
     n_originals = min(n_originals, len(eligible))
     originals = sorted(eligible[int(i)] for i in
@@ -592,7 +599,12 @@ def make_syndicated(bbc: dict[str, list[str]], sample: list[str], rng: np.random
                     paras.insert(pos, (extra, None))
                 else:
                     edits.remove("insert")
-            noise = weighted(rng, noise_rates)
+            if reprints:
+                paras = abridge(paras, rng, stats)
+            if reprints and noise_rates is None:
+                noise = round(float(rng.uniform(*REPRINT_NOISE)), 3)
+            else:
+                noise = weighted(rng, noise_rates or SYN_NOISE)
             stats[f"copies with {int(noise * 100)}% OCR noise"] += 1
             for e in edits:
                 stats[f"copies with edit: {e}"] += 1
@@ -608,6 +620,23 @@ def make_syndicated(bbc: dict[str, list[str]], sample: list[str], rng: np.random
     stats["syndicated originals"] = len(originals)
     stats["syndicated copies"] = len(copies)
     return copies
+
+
+def abridge(paras: list[tuple[str, int | None]], rng: np.random.Generator,
+            stats: Counter) -> list[tuple[str, int | None]]:
+    """A reprint's paragraphs: the title, then the body with its ending cut (at least
+    REPRINT_KEEP_MIN of it kept) and each inner paragraph of what is left (not the first,
+    not the last) dropped with probability REPRINT_DROP_INNER."""
+    title, body = paras[:1], paras[1:]
+    keep = int(rng.integers(int(np.ceil(REPRINT_KEEP_MIN * len(body))), len(body) + 1))
+    if keep < len(body):
+        stats["copies abridged: ending cut"] += 1
+    body = body[:keep]
+    inner = [i for i in range(1, len(body) - 1) if rng.random() < REPRINT_DROP_INNER]
+    if inner:
+        stats["copies abridged: inner paragraphs dropped"] += 1
+        body = [p for i, p in enumerate(body) if i not in set(inner)]
+    return title + body
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1061,9 +1090,13 @@ def main(argv: list[str] | None = None) -> int:
                          "files)")
     ap.add_argument("--syndicate", type=int, default=SYNDICATE,
                     help=f"BBC articles that get syndicated copies (default {SYNDICATE})")
-    ap.add_argument("--syn-noise", type=noise_rates, default=SYN_NOISE, metavar="RATES",
+    ap.add_argument("--syn-noise", type=noise_rates, default=None, metavar="RATES",
                     help="OCR noise rates of the syndicated copies, each drawn with equal weight "
                          "(default 0,0.01,0.03,0.05; 0.03 puts 3%% noise on every copy)")
+    ap.add_argument("--reprints", action="store_true",
+                    help="the OCR'd reprint split: every syndicated copy abridged (ending cut by "
+                         "up to half, inner paragraphs dropped with p = 0.15) and noised at "
+                         "3-10%% (uniform, unless --syn-noise is given)")
     ap.add_argument("--quiet", action="store_true", help="print only the headline counts")
     args = ap.parse_args(argv)
     for name in ("limit_stories", "bbc_sample", "syndicate"):
@@ -1103,7 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
                             [Para(p, natural=True) for p in bbc[k]],
                             original_text="\n\n".join(bbc[k])) for k in sample]
     taken = {norm_key(p.text) for a in mn + bbc_articles for p in a.paras}
-    syndicated = make_syndicated(bbc, sample, rng_syn, args.syndicate, taken, stats, args.syn_noise)
+    syndicated = make_syndicated(bbc, sample, rng_syn, args.syndicate, taken, stats, args.syn_noise,
+                                 reprints=args.reprints)
 
     articles = sorted(mn + bbc_articles + syndicated, key=lambda a: a.source)
     index_of = {a.source: i for i, a in enumerate(articles)}
@@ -1268,9 +1302,12 @@ def main(argv: list[str] | None = None) -> int:
         print("syndicated copies: " + ", ".join(
             f"{k[len('copies with '):]} {v}" for k, v in sorted(stats.items())
             if k.startswith("copies with")))
-        for lvl in sorted({n for n, _ in syn_j}):
-            js = [j for n, j in syn_j if n == lvl]
-            print(f"  3-gram Jaccard copy vs original at {int(lvl * 100)}% noise: "
+        if args.reprints:
+            print("  abridged: " + ", ".join(f"{k[len('copies abridged: '):]} {v}" for k, v in
+                                             sorted(stats.items()) if k.startswith("copies abridged")))
+        for lvl in sorted({int(n * 100) for n, _ in syn_j}):
+            js = [j for n, j in syn_j if int(n * 100) == lvl]
+            print(f"  3-gram Jaccard copy vs original at {lvl}% noise: "
                   f"min {min(js):.2f} median {float(np.median(js)):.2f} (n={len(js)})")
         print("bbc near-duplicate pairs found in the sample:")
         for sa, sb, j in bbc_near:

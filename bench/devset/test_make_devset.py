@@ -89,6 +89,30 @@ def test_syn_noise(small_build, tmp_path):
     assert build(tmp_path / "bad", *SMALL, "--syn-noise", "1.5").returncode == 2
 
 
+@needs_corpora
+def test_reprints_are_abridged_and_noised_at_3_to_10_percent(tmp_path):
+    res = build(tmp_path / "r", *SMALL[:-1], "--reprints")
+    assert res.returncode == 0, res.stderr
+    levels = {int(line.split(" at ")[1].split("%")[0]) for line in res.stdout.splitlines()
+              if "copy vs original at" in line}
+    assert levels and levels <= set(range(3, 11))
+    assert "abridged: ending cut" in res.stdout
+    articles = tmp_path / "r" / "articles"
+    copies = sorted((articles / "syndicated").rglob("*.txt"))
+    assert copies
+    shorter = 0
+    for copy in copies:
+        topic, name = copy.parent.name, copy.name.rsplit("-", 1)[0] + ".txt"
+        original = (articles / "bbc" / topic / name).read_text(encoding="utf-8").split("\n\n")
+        body = copy.read_text(encoding="utf-8").split("\n\n")
+        assert len(body) <= len(original) + 1  # + an inserted paragraph at most
+        shorter += len(body) < len(original)
+    assert shorter >= len(copies) // 2
+    # the same options give the same bytes
+    again = build(tmp_path / "r2", *SMALL[:-1], "--reprints", hashseed="5")
+    assert again.returncode == 0 and tree(tmp_path / "r") == tree(tmp_path / "r2")
+
+
 def load(out: Path):
     segs, docs = [], []
     for line in (out / "labels.jsonl").read_text(encoding="utf-8").splitlines():
