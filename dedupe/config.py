@@ -68,6 +68,9 @@ class Config:
     doc_containment_threshold: float = 0.8
     """Share of the shorter article's shingles found in the longer one that also makes them
     near-duplicates (a syndicated copy with paragraphs cut)."""
+    doc_reprints: bool = True
+    """Also link reprints that OCR noise and abridgement put below both thresholds: most of the
+    shorter article's paragraphs found, each by alignment, in the longer (see match/reprints.py)."""
 
     # Boilerplate
     boilerplate_min_docs: int = 5
@@ -100,7 +103,7 @@ class Config:
             _check(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name, "an integer >= 1")
         for name in ("shingle_size", "doc_shingle_size"):
             _check(getattr(self, name) <= MAX_SHINGLE_SIZE, name, f"an integer in 1..{MAX_SHINGLE_SIZE}")
-        for name in ("strict", "use_known_boilerplate"):  # a string "false" would be truthy
+        for name in ("strict", "use_known_boilerplate", "doc_reprints"):  # a string "false" would be truthy
             _check(isinstance(getattr(self, name), bool), name, "true or false")
         _check(_is_int(self.num_perm) and 16 <= self.num_perm <= 1024, "num_perm", "an integer in 16..1024")
         _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")

@@ -2,6 +2,7 @@
 
 - `segments.py`: near-duplicate groups (LSH candidates, exact Jaccard) and containment clusters;
 - `documents.py`: near-duplicate articles (LSH and containment candidates, exact measures);
+- `reprints.py`: OCR'd and abridged reprints, verified paragraph by paragraph by alignment;
 - `leaders.py`: verified links inside a large LSH bucket, a few checks per member, not all pairs;
 - `unionfind.py`: grouping of verified pairs.
 """
