@@ -118,3 +118,25 @@ def test_reprint_links_are_deterministic(tmp_path):
     texts = ["\n".join(original) + "\n", reprint(original, 0.08, 5), reprint(original, 0.08, 9)]
     runs = [np.asarray(_clusters(tmp_path, texts)) for _ in range(2)]
     assert runs[0].tolist() == runs[1].tolist() == [0, 0, 0]
+
+
+def test_an_abridged_reprint_points_at_the_full_article_in_the_output(tmp_path):
+    """Through the whole pipeline: the full version is kept, the reprint is dropped with
+    `duplicate_of` naming it, and the other articles are untouched."""
+    import pyarrow.parquet as pq
+
+    import dedupe
+    from tests.conftest import write_articles
+
+    original = _paragraphs(ARTICLES[0])
+    articles = {"a/original.txt": "\n\n".join(original) + "\n",
+                "b/other.txt": ARTICLES[1].read_text(encoding="utf-8"),
+                "c/reprint.txt": reprint(original, 0.08, seed=3).replace("\n", "\n\n")}
+    out = tmp_path / "out"
+    dedupe.run(write_articles(tmp_path / "in", articles), out)
+    rows = {r["source"]: r for r in pq.read_table(out / "documents.parquet").to_pylist()}
+    full, copy, other = rows["a/original.txt"], rows["c/reprint.txt"], rows["b/other.txt"]
+    assert full["kept"] and full["doc_cluster_id"] is not None and full["duplicate_of"] is None
+    assert not copy["kept"] and copy["duplicate_of"] == full["doc_id"]
+    assert copy["doc_cluster_id"] == full["doc_cluster_id"]
+    assert other["kept"] and other["doc_cluster_id"] is None
