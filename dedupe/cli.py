@@ -1,13 +1,17 @@
 """The `dedupe` command.
 
     dedupe run --input DIR --output DIR [--config FILE] [--engine prefect|local] [-v | -q]
+    dedupe update --input DIR --table DIR [--config FILE] [--engine prefect|local] [-v | -q]
+    dedupe export --table DIR --output DIR [--run N]
     dedupe evaluate --labels FILE --output DIR [--input DIR --config FILE] [--json FILE]
     dedupe --version
 
 `--engine prefect` (the default) runs the Prefect flow that deployments name,
 `flows/dedupe_flow.py:dedupe_flow`, loaded by file path from the project's `flows/` folder (or
 $DEDUPE_FLOWS_DIR): the library itself never imports Prefect. `--engine local` calls
-`dedupe.run` directly.
+`dedupe.run` directly. `update` is the nightly run into Delta tables (the flow
+`flows/nightly_flow.py:dedupe_nightly`, or `dedupe.incremental.update` with `--engine local`);
+`export` writes the tables as `run` writes its output.
 
 Imports are deferred so `dedupe --help` does not pay for Prefect, pyarrow or datasketch.
 Problems with the input, the output or the configuration are found before any work (and before
@@ -52,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file of settings (see README, Configuration)")
     run.add_argument("--engine", choices=("prefect", "local"), default="prefect",
                      help="run as a Prefect flow (default) or as a plain function call")
+    up = sub.add_parser("update", parents=[verbosity],
+                        help="add new and changed inputs to the Delta tables of a table directory",
+                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    up.add_argument("--input", required=True, type=Path, help="directory of .txt/.jsonl/.parquet inputs (the feed's root)")
+    up.add_argument("--table", required=True, type=Path, help="directory of the Delta tables (made on the first run)")
+    up.add_argument("--config", type=Path, help="TOML file of settings (see README, Configuration)")
+    up.add_argument("--engine", choices=("prefect", "local"), default="prefect",
+                    help="prefect: run the nightly flow (default); local: no Prefect")
+    ex = sub.add_parser("export", parents=[verbosity], help="write the tables as Parquet files, as `run` writes them",
+                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("--table", required=True, type=Path, help="directory of the Delta tables")
+    ex.add_argument("--output", required=True, type=Path, help="directory for the Parquet files")
+    ex.add_argument("--run", type=int, help="the tables as a completed run left them (its run_number; default the last)")
     ev = sub.add_parser("evaluate", parents=[verbosity], help="score an output against labels (see docs/labels.md)",
                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("--labels", required=True, type=Path, help="labels.jsonl (or its directory)")
@@ -66,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .config import ConfigError
     from .io.readers import InputError
+    from .incremental.update import TableError
     from .io.staging import OutputError
 
     _configure_logging(args.verbose, args.quiet)
@@ -73,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         with _progress_bar(enabled=not args.quiet):
             if args.command == "run":
                 return _run(args)
+            if args.command == "update":
+                return _update(args)
+            if args.command == "export":
+                return _export(args)
             return _evaluate(args)
-    except (ConfigError, InputError, OutputError) as err:
+    except (ConfigError, InputError, OutputError, TableError) as err:
         print(f"dedupe: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -174,6 +196,62 @@ def _run_flow(args: argparse.Namespace) -> dict:
     result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
                          config_path=str(args.config) if args.config else None)
     return json.loads(result["report"])
+
+
+def _update(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .io.readers import check_input
+    from .io.staging import check_output
+
+    config = load_config(args.config)
+    check_input(args.input)
+    check_output(args.table)
+    if args.engine == "local":
+        from .incremental import update
+
+        result = update(args.input, args.table, config)
+        run, report = result.run, (result.report.to_markdown() if result.report else None)
+    else:
+        run, report = _update_flow(args)
+    if args.verbose and not args.quiet and report:
+        print(report)
+    if not args.quiet:
+        print(_updated(args.table, run))
+    return 0
+
+
+def _update_flow(args: argparse.Namespace) -> tuple[dict, str | None]:
+    from .config import ConfigError
+
+    settings = load_flows_module("settings")
+    settings.configure_prefect()
+    try:
+        settings.check_prefect_home()
+    except settings.PrefectHomeError as err:
+        raise ConfigError(str(err)) from None
+    nightly = load_flows_module("nightly_flow").dedupe_nightly
+    run = nightly(input_dir=str(args.input), table_dir=str(args.table),
+                  config_path=str(args.config) if args.config else None)
+    return run, run.get("report_md")
+
+
+def _updated(table: Path, run: dict) -> str:
+    """The final line of `update`: what the run read and wrote."""
+    written = ", ".join(f"{t} +{run[f'{t}_inserted']} ~{run[f'{t}_updated']} -{run[f'{t}_deleted']}"
+                        for t in ("documents", "segments", "clusters"))
+    return (f"dedupe: updated {table} (run {run['run_number']}): {run['inputs_added']} inputs added, "
+            f"{run['inputs_changed']} changed, {run['inputs_unchanged']} unchanged, "
+            f"{run['inputs_skipped']} skipped; rows {written}")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .incremental import export
+
+    export(args.table, args.output, args.run)
+    if not args.quiet:
+        print(f"dedupe: wrote {args.output}/{{documents,segments,clusters}}.parquet and report.json "
+              f"from {args.table}" + (f" as run {args.run} left it" if args.run else ""))
+    return 0
 
 
 def _written(output: Path, summary: dict) -> str:

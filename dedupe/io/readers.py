@@ -164,7 +164,7 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -
         raise _nothing_to_read(root)
     seen_ids: dict[str, str] = {}
     for entry in track(entries, len(entries), "read"):
-        for item in _read_entry(entry, config):
+        for item in read_entry(entry, config):
             if isinstance(item, Document):
                 first = seen_ids.setdefault(item.doc_id, item.source)
                 if first != item.source:
@@ -178,7 +178,8 @@ def _nothing_to_read(root: Path) -> InputError:
     return InputError(f"no input files in {root} (expected {expected_formats()} files)")
 
 
-def _read_entry(entry: Entry, config: Config) -> Iterator[Document | Skip]:
+def read_entry(entry: Entry, config: Config) -> Iterator[Document | Skip]:
+    """The documents (and skip records) of one listed entry, in order."""
     if entry.reason is not None:
         return iter([Skip(entry.rel, entry.reason)])
     if not entry.path.is_file():  # follows a symlink: False for FIFOs, devices, broken links

@@ -57,6 +57,7 @@ CLUSTERS_SCHEMA = pa.schema([
 ])
 
 OUTPUT_FILES = ("documents.parquet", "segments.parquet", "clusters.parquet")
+DOCUMENT_ROWS, SEGMENT_ROWS = 4096, 65536  # rows per row group: part of the files' bytes
 
 
 def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> str:
@@ -86,8 +87,8 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
 
     Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
     null); only the texts are sliced in Python."""
-    docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, 4096, "zstd")
-    segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, 65536, "zstd")
+    docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, DOCUMENT_ROWS, "zstd")
+    segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, SEGMENT_ROWS, "zstd")
     ids = pa.array(doc_ids, pa.string())
     cluster_ids = pa.array([c.cluster_id for c in dec.clusters], pa.string())
     roles = pa.array([r.value for r in ROLES], pa.string())
@@ -191,6 +192,17 @@ def clusters_table(rows: tuple[ClusterRecord, ...], texts: list[str], doc_ids: l
 
 def _float(value: float) -> float | None:
     return None if value != value else round(value, 6)  # NaN -> null
+
+
+def write_snapshot(stage: Path, documents: pa.Table, segments: pa.Table, clusters: pa.Table) -> None:
+    """The three tables, already computed and in output order, written as `write_outputs`
+    writes them (same row groups and compression: the same bytes)."""
+    for table, name, schema, rows in ((documents, "documents", DOCUMENTS_SCHEMA, DOCUMENT_ROWS),
+                                      (segments, "segments", SEGMENTS_SCHEMA, SEGMENT_ROWS)):
+        out = RowGroupWriter(stage / f"{name}.parquet", schema, rows, "zstd")
+        out.add(table)
+        out.close()
+    write_table(clusters, stage / "clusters.parquet")
 
 
 def write_table(table: pa.Table, path: Path) -> None:
