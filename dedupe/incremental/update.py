@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -38,8 +39,8 @@ from ..config import Config
 from ..engines import Engine
 from ..io.readers import check_input
 from ..io.staging import check_output, staged
-from ..io.stores import DOCUMENT_SCHEMA, DocumentWriter
-from ..model import Document, Skip
+from ..io.stores import DOCUMENT_SCHEMA, RowGroupWriter
+from ..model import Skip
 from ..pipeline import clean
 from ..report import Report
 from . import delta
@@ -156,25 +157,29 @@ def _archive(current: pa.Table | None, found) -> pa.Table:
     return new.sort_by([("entry", "ascending"), ("position", "ascending")])
 
 
-def _in_read_order(archive: pa.Table) -> tuple[list[Document], list[Skip]]:
-    """The archive's documents in read order; a document id already used by an earlier
-    document is skipped, as a full run skips it."""
-    seen: dict[str, str] = {}
-    documents, skips = [], []
-    for doc_id, source, title, text in zip(*(archive.column(c).to_pylist() for c in DOCUMENT_SCHEMA.names)):
-        first = seen.setdefault(doc_id, source)
-        if first != source:
-            skips.append(Skip(source, f"duplicate document id {doc_id!r} (first used by {first})"))
-            continue
-        documents.append(Document(doc_id, source, title, text))
-    return documents, skips
+def _in_read_order(archive: pa.Table) -> tuple[pa.Table, list[Skip]]:
+    """The archive's documents (sorted in read order) as the staged input's rows; a document id
+    already used by an earlier document is skipped, as a full run skips it."""
+    ids = archive.column("doc_id").combine_chunks()
+    first = pc.index_in(ids, value_set=pc.unique(ids))  # position of each id among distinct ids
+    order = np.asarray(first)
+    seen = np.zeros(len(order), dtype=bool)
+    _, first_row = np.unique(order, return_index=True)
+    seen[first_row] = True
+    skips = []
+    if not seen.all():
+        sources = archive.column("source").to_pylist()
+        owner = {int(order[i]): sources[i] for i in first_row.tolist()}
+        skips = [Skip(sources[i], f"duplicate document id {ids[i].as_py()!r} (first used by {owner[int(order[i])]})")
+                 for i in np.flatnonzero(~seen).tolist()]
+    return archive.filter(pa.array(seen)).select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA), skips
 
 
-def _stage_documents(stage: Path, documents: list[Document], skips: list[Skip], config: Config) -> None:
-    writer = DocumentWriter(stage / "input.parquet", config.batch_docs)
+def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config: Config) -> None:
+    """The staged input of `clean`, written as `pipeline.ingest` writes it (the same row groups)."""
+    writer = RowGroupWriter(stage / "input.parquet", DOCUMENT_SCHEMA, config.batch_docs)
     try:
-        for doc in documents:
-            writer.add(doc)
+        writer.add(documents)
     finally:
         writer.close()
     (stage / "skipped.json").write_text(

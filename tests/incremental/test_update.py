@@ -214,3 +214,18 @@ def test_random_day_splits_of_the_development_benchmark_equal_one_full_run(tmp_p
             shutil.copy(devset / "articles" / f, inputs / f)
         assert update(inputs, table).run["inputs_added"] == len(day)
     _equals_full_run(tmp_path, inputs, table)
+
+
+def test_a_document_id_used_twice_is_skipped_as_a_full_run_skips_it(tmp_path):
+    inputs, table = tmp_path / "in", tmp_path / "tables"
+    config = dedupe.Config(id_field="id")
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    _add(inputs, {"b.jsonl": "".join(json.dumps({"id": f"n{i}", "text": t}) + "\n" for i, t in enumerate(texts[:3]))})
+    update(inputs, table, config)
+    # a later file that sorts first and reuses id n1: the full run keeps a.jsonl's, skips b.jsonl's
+    _add(inputs, {"a.jsonl": "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in (("n1", texts[3]), ("n9", texts[4])))})
+    run = update(inputs, table, config).run
+    assert [s["source"] for s in json.loads(run["skipped"])] == ["b.jsonl:2"]
+    export(table, tmp_path / "export")
+    dedupe.run(inputs, tmp_path / "full", config)
+    assert _hashes(tmp_path / "export") == _hashes(tmp_path / "full")
