@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	PREFECT_HOME="$${PREFECT_HOME:-$(CURDIR)/.prefect}" $(BIN)/dedupe run --input raw --output parquet
 
+# Everything, the slow tests included (plain `pytest` skips them).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.* parquet/.current parquet/.versions parquet/.lock parquet/.staging-*

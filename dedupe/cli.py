@@ -230,9 +230,9 @@ def _update_flow(args: argparse.Namespace) -> tuple[dict, str | None]:
     except settings.PrefectHomeError as err:
         raise ConfigError(str(err)) from None
     nightly = load_flows_module("nightly_flow").dedupe_nightly
-    run = nightly(input_dir=str(args.input), table_dir=str(args.table),
-                  config_path=str(args.config) if args.config else None)
-    return run, run.get("report_md")
+    done = nightly(input_dir=str(args.input), table_dir=str(args.table),
+                   config_path=str(args.config) if args.config else None)
+    return done["run"], done["run"].get("report_md")
 
 
 def _updated(table: Path, run: dict) -> str:
