@@ -29,6 +29,7 @@ from typing import Iterator
 
 from .config import Config
 from .corpus import build as build_corpus
+from .corpus.cache import PreparedCache
 from .engines import Engine
 from .engines.local import local_engine, workers
 from .history import History
@@ -89,18 +90,19 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
 
 
 def clean(stage: str | Path, config: Config, history: History | None = None,
-          engine: Engine | None = None) -> Report:
+          engine: Engine | None = None, prepared: PreparedCache | None = None) -> Report:
     """Find duplicates in the staged input and write the output tables and report next to it.
 
     `history` defaults to this run plus the config's known boilerplate; `engine` to local
-    worker processes when the input is large enough to pay for them."""
+    worker processes when the input is large enough to pay for them; `prepared` keeps prepared
+    batches between runs (`corpus.cache`)."""
     stage = Path(stage)
     docs = DocumentStore(stage / "input.parquet")
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]
     history = history or RunOnlyHistory(config)
     with _stage("segment and sign"), \
             (nullcontext(engine) if engine is not None else local_engine(config, docs.row_groups)) as running:
-        built = build_corpus(stage, docs, config, history.known_texts(), running)
+        built = build_corpus(stage, docs, config, history.known_texts(), running, prepared)
     log.info("%d segments of %d documents, %d distinct texts", built.n_occurrences, built.n_docs, built.n_texts)
     with _stage("match"):
         doc_matches, seg_matches = match(built, config, threads=workers(config))

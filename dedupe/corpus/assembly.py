@@ -22,15 +22,18 @@ from ..model import Corpus
 from ..progress import track
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .keys import key_hash
+from .cache import PreparedCache, cached_prepare
 from .prepare import prepare_batch
 
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
 CONTAINMENT_SAMPLE_RATE = 4
 
 
-def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, engine: Engine) -> Corpus:
+def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, engine: Engine,
+          cache: PreparedCache | None = None) -> Corpus:
     """One pass over the staged documents: segments, distinct keys, signatures; the known
-    texts are appended after the corpus' own."""
+    texts are appended after the corpus' own. Batches prepared by an earlier run come from
+    `cache` when given (`cache.py`)."""
     num_perm = config.num_perm
     keys = TextStore(stage / "keys.arrow")
     sigs = SignatureFile(stage / "key_sigs.u32", num_perm)
@@ -43,8 +46,9 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
-    for batch in track(engine.map(partial(prepare_batch, config=config), batches), docs.row_groups,
-                       "segment and sign"):
+    prepare = partial(prepare_batch, config=config) if cache is None \
+        else partial(cached_prepare, config=config, cache=cache)
+    for batch in track(engine.map(prepare, batches), docs.row_groups, "segment and sign"):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)

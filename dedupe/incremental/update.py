@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Config
+from ..corpus.cache import PreparedCache
 from ..engines import Engine
 from ..io.readers import check_input
 from ..io.staging import check_output, staged
@@ -107,7 +108,10 @@ def update(input_dir: str | Path, table_dir: str | Path, config: Config | None =
             documents, extra = _in_read_order(archive)
             skips += extra
             _stage_documents(stage, documents, skips, config)
-            report = clean(stage, config, engine=engine)
+            prepared = PreparedCache(table_dir / STATE / "prepared", config)
+            since = time.time_ns() - 2_000_000_000  # file times come from a coarser clock
+            report = clean(stage, config, engine=engine, prepared=prepared)
+            prepared.keep_used(since)
             seconds["clean"] = time.perf_counter() - t
             t = time.perf_counter()
             counts["archive"] = _commit(paths["archive"], archive, INTERNAL["archive"], run_id)

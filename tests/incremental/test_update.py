@@ -229,3 +229,22 @@ def test_a_document_id_used_twice_is_skipped_as_a_full_run_skips_it(tmp_path):
     export(table, tmp_path / "export")
     dedupe.run(inputs, tmp_path / "full", config)
     assert _hashes(tmp_path / "export") == _hashes(tmp_path / "full")
+
+
+def test_batches_prepared_by_earlier_runs_are_not_prepared_again(tmp_path):
+    """Dated folders sort after the archive: the earlier batches are read from the cache, the
+    new one is prepared and stored, and the tables still equal a full run."""
+    inputs, table = tmp_path / "in", tmp_path / "tables"
+    config = dedupe.Config(batch_docs=2)
+    _add(inputs, {f"2026-11-29/{p.name}": p.read_text(encoding="utf-8") for p in SEEDS[:4]})
+    update(inputs, table, config)
+    cache = table / "_dedupe" / "prepared"
+    first = {p.name for p in cache.iterdir()}
+    assert len(first) == 2
+    _add(inputs, {f"2026-11-30/{SEEDS[4].name}": SEEDS[4].read_text(encoding="utf-8")})
+    update(inputs, table, config)
+    second = {p.name for p in cache.iterdir()}
+    assert len(second) == 3 and first < second
+    export(table, tmp_path / "export")
+    dedupe.run(inputs, tmp_path / "full", config)
+    assert _hashes(tmp_path / "export") == _hashes(tmp_path / "full")
