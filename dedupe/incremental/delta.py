@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 
 RUN_ID = "run_id"
@@ -66,19 +68,81 @@ def restore(path: Path, to: int | None) -> bool:
     return False
 
 
-def merge(path: Path, rows: pa.Table, keys: Sequence[str], run_id: str) -> MergeCounts:
-    """Make the table at `path` hold exactly `rows` (plus `run_id`), committing only the
-    difference. `keys` identify a row."""
-    stamped = rows.append_column(RUN_ID, pa.array([run_id] * rows.num_rows, pa.string()))
+def merge(path: Path, source: Path, keys: Sequence[str], run_id: str, *, ignore: Sequence[str] = (),
+          force: tuple[str, pa.Array] | None = None) -> tuple[MergeCounts, pa.Array]:
+    """Make the table at `path` hold exactly the rows of the Parquet file `source` (plus
+    `run_id`), committing only the difference; `keys` identify a row.
+
+    Rows are compared without the `ignore` columns (long texts that follow from the others),
+    except the rows whose `force` column (name, values) holds one of the values: their ignored
+    columns are compared too, read for those rows only. Only the changed rows are then read
+    whole. Returns the counts and the keys[0] values of the changed rows."""
+    schema = pq.read_schema(source)
+    compared = [n for n in schema.names if n not in ignore]
+    rows = pq.read_table(source, columns=compared)
+    if not exists(path):
+        counts = MergeCounts(inserted=rows.num_rows)
+        return apply(path, pq.read_table(source), rows.select(list(keys)).slice(0, 0), keys, run_id, counts), \
+            rows.column(keys[0])
+    current = read(path, columns=compared)
+    changed, present, gone = diff(current, rows, keys)
+    del current
+    if force is not None and ignore:
+        changed = _check_ignored(path, source, rows, keys, ignore, changed, present,
+                                 pc.is_in(rows.column(force[0]), value_set=flat(force[1])))
+    n_changed, n_present = pc.sum(changed).as_py() or 0, pc.sum(pc.and_(changed, present)).as_py() or 0
+    counts = MergeCounts(inserted=n_changed - n_present, updated=n_present, deleted=gone.num_rows)
+    changed_keys = rows.column(keys[0]).filter(changed)
+    del rows
+    return apply(path, _rows_where(source, changed), gone, keys, run_id, counts), changed_keys
+
+
+def _check_ignored(path: Path, source: Path, rows: pa.Table, keys: Sequence[str], ignore: Sequence[str],
+                   changed: pa.Array, present: pa.Array, forced: pa.Array) -> pa.Array:
+    """`changed`, plus the `forced` rows whose `ignore` columns differ from the table's: those
+    columns are read for these rows only."""
+    check = np.asarray(flat(pc.and_(pc.and_(forced, present), pc.invert(changed))))
+    if not check.any():
+        return changed
+    new = _rows_where(source, pa.array(check)).select(list(keys) + list(ignore))
+    wanted = pc.field(keys[0]).isin(flat(new.column(keys[0])))
+    old = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=list(keys) + list(ignore), filter=wanted)
+    differs, _, _ = diff(old, new, keys)
+    out = np.asarray(flat(changed)).copy()
+    out[np.flatnonzero(check)[np.asarray(flat(differs))]] = True
+    return pa.array(out)
+
+
+def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _rows_where(source: Path, mask: pa.ChunkedArray) -> pa.Table:
+    """The rows of a Parquet file where `mask` holds, read a row group at a time."""
+    mask = flat(mask)
+    file = pq.ParquetFile(source)
+    parts, at = [], 0
+    for group in range(file.num_row_groups):
+        n = file.metadata.row_group(group).num_rows
+        part = mask.slice(at, n)
+        if pc.any(part).as_py():
+            parts.append(file.read_row_group(group).filter(part))
+        at += n
+    return pa.concat_tables(parts) if parts else file.schema_arrow.empty_table()
+
+
+def apply(path: Path, upserts: pa.Table, deleted_keys: pa.Table, keys: Sequence[str], run_id: str,
+          counts: MergeCounts) -> MergeCounts:
+    """Commit `upserts` (rows to insert or replace, matched by `keys`) and the deletion of the
+    rows with `deleted_keys`, stamped with `run_id`, in one commit (none when there is nothing)."""
+    stamped = upserts.append_column(RUN_ID, pa.array([run_id] * upserts.num_rows, pa.string()))
     if not exists(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(str(path), stamped, mode="overwrite")
-        return MergeCounts(inserted=rows.num_rows)
-    current = read(path)
-    changes, counts = diff(current.drop_columns([RUN_ID]), rows, keys)
-    if not counts.changed:
         return counts
-    source = _source(stamped, changes, keys)
+    if not upserts.num_rows and not deleted_keys.num_rows:
+        return counts
+    source = _source(stamped, deleted_keys, keys)
     match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
     data = stamped.column_names
     (DeltaTable(str(path))
@@ -96,54 +160,39 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-def _source(stamped: pa.Table, changes: dict, keys: Sequence[str]) -> pa.Table:
-    """The merge source: the new or changed rows, then the keys of the rows to delete."""
-    upserts = stamped.filter(changes["changed"])
+def _source(stamped: pa.Table, gone: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The merge source: the rows to insert or replace, then the keys of the rows to delete."""
     # every column nullable: the delete rows carry only their keys
-    upserts = upserts.cast(pa.schema([f.with_nullable(True) for f in upserts.schema]))
+    upserts = stamped.cast(pa.schema([f.with_nullable(True) for f in stamped.schema]))
     upserts = upserts.append_column(_DELETE, pa.array([False] * upserts.num_rows, pa.bool_()))
-    gone = changes["deleted_keys"]
     if gone.num_rows:
-        columns = {}
-        for field in stamped.schema:
-            columns[field.name] = gone.column(field.name) if field.name in keys \
-                else pa.nulls(gone.num_rows, field.type)
+        columns = {field.name: gone.column(field.name) if field.name in keys else pa.nulls(gone.num_rows, field.type)
+                   for field in stamped.schema}
         deletes = pa.table(columns).append_column(_DELETE, pa.array([True] * gone.num_rows, pa.bool_()))
         upserts = pa.concat_tables([upserts, deletes.cast(upserts.schema)])
     return upserts
 
 
-def diff(current: pa.Table, rows: pa.Table, keys: Sequence[str]) -> tuple[dict, MergeCounts]:
-    """Compare `rows` with `current` by `keys`: a mask over `rows` of the new or changed ones, the
-    keys of the `current` rows that `rows` no longer has, and the counts."""
-    values = [c for c in rows.column_names if c not in keys]
-    old = current.select(list(keys) + values).rename_columns(
-        list(keys) + [f"__old_{c}" for c in values]).append_column(
-        "__old_present", pa.array([True] * current.num_rows, pa.bool_()))
-    new = rows.select(list(keys)).append_column("__row", pa.array(range(rows.num_rows), pa.int64()))
-    matched = new.join(old, keys=list(keys), join_type="left outer")
-    matched = matched.sort_by("__row")
-    present = pc.fill_null(matched.column("__old_present"), False)
+def diff(current: pa.Table, rows: pa.Table, keys: Sequence[str]) -> tuple[pa.Array, pa.Array, pa.Table]:
+    """Compare `rows` with `current` by `keys`, over the columns of `rows`: masks over `rows` of
+    the changed (new or different) and the present ones, and the keys of the `current` rows
+    that `rows` no longer has. Old values are aligned one column at a time."""
+    old = current.select(list(keys)).append_column("__old", pa.array(np.arange(current.num_rows)))
+    new = rows.select(list(keys)).append_column("__row", pa.array(np.arange(rows.num_rows)))
+    where = new.join(old, keys=list(keys), join_type="left outer").sort_by("__row").column("__old")
+    present = pc.is_valid(where)
+    aligned = pc.fill_null(where, 0)
     same = present
-    for c in values:
-        a, b = rows.column(c), matched.column(f"__old_{c}")
+    for c in rows.column_names:
+        if c in keys:
+            continue
+        a, b = rows.column(c), current.column(c).take(aligned)
         equal = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
         same = pc.and_(same, pc.fill_null(equal, False))
-    changed = pc.invert(same)
-    gone_mask = pc.invert(pc.is_in(_key_strings(current, keys), value_set=_key_strings(rows, keys)))
-    gone = current.select(list(keys)).filter(gone_mask)
-    n_changed = pc.sum(changed).as_py() or 0
-    n_inserted = rows.num_rows - (pc.sum(present).as_py() or 0)
-    counts = MergeCounts(inserted=n_inserted, updated=n_changed - n_inserted, deleted=gone.num_rows)
-    return {"changed": changed, "deleted_keys": gone}, counts
-
-
-def _key_strings(table: pa.Table, keys: Sequence[str]) -> pa.Array:
-    """One comparable value per row for a compound key."""
-    if len(keys) == 1:
-        return table.column(keys[0]).combine_chunks()
-    parts = [pc.cast(table.column(k), pa.string()) for k in keys]
-    return pc.binary_join_element_wise(*parts, "\x1f").combine_chunks()
+    seen = np.zeros(current.num_rows, dtype=bool)
+    seen[where.drop_null().to_numpy()] = True
+    gone = current.select(list(keys)).filter(pa.array(~seen))
+    return pc.invert(same), present, gone
 
 
 def append(path: Path, rows: pa.Table) -> None:

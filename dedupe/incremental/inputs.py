@@ -18,7 +18,12 @@ import pyarrow as pa
 
 from ..config import Config
 from ..io.readers import InputError, discover, expected_formats, read_entry
+from ..io.stores import DOCUMENT_SCHEMA
 from ..model import Document, Skip
+
+ARCHIVE_SCHEMA = pa.schema(list(DOCUMENT_SCHEMA) + [pa.field("entry", pa.string()), pa.field("position", pa.int64())])
+"""A document as read, and where: its input and its place in it (read order is (entry, position))."""
+_BATCH = 1024
 
 INPUTS_SCHEMA = pa.schema([
     pa.field("entry", pa.string(), nullable=False),
@@ -37,8 +42,8 @@ class Scan:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    documents: list[tuple[str, int, Document]] = field(default_factory=list)
-    """(entry, position in the entry, document) of every document read from added or changed inputs."""
+    documents: list[pa.RecordBatch] = field(default_factory=list)
+    """The documents read from added or changed inputs (ARCHIVE_SCHEMA), a batch at a time."""
     skips: list[Skip] = field(default_factory=list)
     """Skip records of the inputs read this run (a bad file, a bad line)."""
     inputs: dict[str, dict] = field(default_factory=dict)
@@ -57,6 +62,7 @@ def scan(root: Path, known: pa.Table | None, config: Config, exclude: Path | Non
         raise InputError(f"no input files in {root} (expected {expected_formats()} files)")
     before = {r["entry"]: r for r in known.to_pylist()} if known is not None else {}
     out = Scan(inputs=dict(before))
+    pending: list[tuple] = []
     for entry in entries:
         if entry.reason is not None:
             out.skips.append(Skip(entry.rel, entry.reason))
@@ -84,14 +90,25 @@ def scan(root: Path, known: pa.Table | None, config: Config, exclude: Path | Non
         reasons = []
         for position, item in enumerate(read_entry(entry, config)):
             if isinstance(item, Document):
-                out.documents.append((entry.rel, position, item))
+                pending.append((item.doc_id, item.source, item.title, item.text, entry.rel, position))
                 row["documents"] += 1
+                if len(pending) == _BATCH:
+                    out.documents.append(_batch(pending))
+                    pending = []
             else:
                 out.skips.append(item)
                 reasons.append(item.reason if item.source == entry.rel else f"{item.source}: {item.reason}")
         row["skipped"] = "; ".join(reasons) or None
         out.inputs[entry.rel] = row
+    if pending:
+        out.documents.append(_batch(pending))
     return out
+
+
+def _batch(rows: list[tuple]) -> pa.RecordBatch:
+    """Documents as Arrow, so the Python strings of a large first run do not pile up."""
+    return pa.RecordBatch.from_arrays([pa.array(list(column), f.type) for column, f in zip(zip(*rows), ARCHIVE_SCHEMA)],
+                                      schema=ARCHIVE_SCHEMA)
 
 
 def inputs_table(rows: dict[str, dict]) -> pa.Table:

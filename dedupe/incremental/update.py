@@ -19,6 +19,7 @@ A run, under the table directory's lock (`io.staging`):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -45,7 +46,7 @@ from ..model import Skip
 from ..pipeline import clean
 from ..report import Report
 from . import delta
-from .inputs import INPUTS_SCHEMA, scan, inputs_table
+from .inputs import ARCHIVE_SCHEMA, INPUTS_SCHEMA, inputs_table, scan
 
 log = logging.getLogger("dedupe")
 
@@ -56,8 +57,6 @@ RUNS = "runs"
 FAULT_ENV = "DEDUPE_FAULT_AFTER"
 """Test hook: the name of a commit after which the process kills itself (SIGKILL)."""
 
-ARCHIVE_SCHEMA = pa.schema(list(DOCUMENT_SCHEMA) + [pa.field("entry", pa.string()),
-                                                     pa.field("position", pa.int64())])
 
 
 class TableError(Exception):
@@ -104,20 +103,35 @@ def update(input_dir: str | Path, table_dir: str | Path, config: Config | None =
         skips = list(found.skips)
         if found.read or last is None or last["config_sha256"] != digest:
             t = time.perf_counter()
-            archive = _archive(delta.read(paths["archive"]), found)
-            documents, extra = _in_read_order(archive)
+            # The archive is staged and committed first and let go before the clean: at a million
+            # paragraphs it is 300 MB of text that the clean does not need in memory.
+            current = delta.read(paths["archive"])
+            documents, change, extra = _archive(current, found)
             skips += extra
             _stage_documents(stage, documents, skips, config)
+            read_ids = change[0].column("doc_id")
+            del documents, current
+            counts["archive"] = delta.apply(paths["archive"], change[0], change[1], INTERNAL["archive"], run_id, change[2])
+            _fault("archive")
+            del change
+            found.documents.clear()
+            _release()
+            pq.write_table(inputs_table(found.inputs), stage / "inputs.parquet")
+            counts["inputs"] = _merge(paths["inputs"], stage / "inputs.parquet", "inputs", run_id)[0]
             prepared = PreparedCache(table_dir / STATE / "prepared", config)
             since = time.time_ns() - 2_000_000_000  # file times come from a coarser clock
             report = clean(stage, config, engine=engine, prepared=prepared)
             prepared.keep_used(since)
             seconds["clean"] = time.perf_counter() - t
             t = time.perf_counter()
-            counts["archive"] = _commit(paths["archive"], archive, INTERNAL["archive"], run_id)
-            counts["inputs"] = _commit(paths["inputs"], inputs_table(found.inputs), INTERNAL["inputs"], run_id)
-            for name, keys in OUTPUTS.items():
-                counts[name] = _commit(paths[name], pq.read_table(stage / f"{name}.parquet"), keys, run_id)
+            # Long texts follow from the other columns and the archive: they are not compared, and
+            # the rows of the documents read this run (or whose segments changed) are rewritten.
+            counts["segments"], changed = _merge(paths["segments"], stage / "segments.parquet", "segments", run_id,
+                                                 ignore=("text",), force=("doc_id", read_ids))
+            force = pa.concat_arrays([delta.flat(read_ids), delta.flat(pc.unique(changed))])
+            counts["documents"] = _merge(paths["documents"], stage / "documents.parquet", "documents", run_id,
+                                         ignore=("text", "title", "source"), force=("doc_id", force))[0]
+            counts["clusters"] = _merge(paths["clusters"], stage / "clusters.parquet", "clusters", run_id)[0]
             seconds["write"] = time.perf_counter() - t
         versions = {name: delta.version(path) for name, path in paths.items()}
         seconds["total"] = time.perf_counter() - clock
@@ -147,36 +161,42 @@ def recover(table_dir: Path) -> dict[str, Any] | None:
     return last
 
 
-def _archive(current: pa.Table | None, found) -> pa.Table:
-    """Every document read so far: the archive without the inputs read again, plus what they hold
-    now, in the order a full run reads them."""
-    rows = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "text": d.text,
-             "entry": entry, "position": position} for entry, position, d in found.documents]
-    new = pa.Table.from_pylist(rows, schema=ARCHIVE_SCHEMA)
+def _archive(current: pa.Table | None, found) -> tuple[pa.Table, tuple, list[Skip]]:
+    """The staged input: every document read so far (the archive without the inputs read again,
+    plus what they hold now) in the order a full run reads them, a document id already used by
+    an earlier document skipped as a full run skips it. Also the archive's change, as
+    `delta.apply` takes it (the documents read this run, the ids of re-read inputs' documents
+    that are gone, the counts), and the skip records. One copy of the texts is made."""
+    new = pa.Table.from_batches(found.documents, schema=ARCHIVE_SCHEMA)
+    gone = pa.table({"doc_id": pa.array([], pa.string())})
+    counts = delta.MergeCounts(inserted=new.num_rows)
     if current is not None and current.num_rows:
         current = current.select(ARCHIVE_SCHEMA.names).cast(ARCHIVE_SCHEMA)
-        reread = pa.array(found.read, pa.string())
-        current = current.filter(pc.invert(pc.is_in(current.column("entry"), value_set=reread)))
-        new = pa.concat_tables([current, new])
-    return new.sort_by([("entry", "ascending"), ("position", "ascending")])
-
-
-def _in_read_order(archive: pa.Table) -> tuple[pa.Table, list[Skip]]:
-    """The archive's documents (sorted in read order) as the staged input's rows; a document id
-    already used by an earlier document is skipped, as a full run skips it."""
-    ids = archive.column("doc_id").combine_chunks()
-    first = pc.index_in(ids, value_set=pc.unique(ids))  # position of each id among distinct ids
-    order = np.asarray(first)
-    seen = np.zeros(len(order), dtype=bool)
-    _, first_row = np.unique(order, return_index=True)
-    seen[first_row] = True
+        reread = pc.is_in(current.column("entry"), value_set=pa.array(found.read, pa.string()))
+        replaced = pc.and_(reread, pc.is_in(current.column("doc_id"), value_set=new.column("doc_id")))
+        gone = current.filter(pc.and_(reread, pc.invert(replaced))).select(["doc_id"])
+        n_replaced = pc.sum(replaced).as_py() or 0
+        counts = delta.MergeCounts(inserted=new.num_rows - n_replaced, updated=n_replaced, deleted=gone.num_rows)
+        both = pa.concat_tables([current, new])  # chunks side by side: no copy
+        keep = np.concatenate([~np.asarray(reread), np.ones(new.num_rows, dtype=bool)])
+    else:
+        both, keep = new, np.ones(new.num_rows, dtype=bool)
+    rows = np.flatnonzero(keep)
+    order = rows[np.asarray(pc.sort_indices(both.select(["entry", "position"]).take(rows),
+                                            sort_keys=[("entry", "ascending"), ("position", "ascending")]))]
+    ids = both.column("doc_id").take(order)
+    first = np.asarray(pc.index_in(ids, value_set=pc.unique(ids)))
+    _, first_row = np.unique(first, return_index=True)
+    unique = np.zeros(len(order), dtype=bool)
+    unique[first_row] = True
     skips = []
-    if not seen.all():
-        sources = archive.column("source").to_pylist()
-        owner = {int(order[i]): sources[i] for i in first_row.tolist()}
-        skips = [Skip(sources[i], f"duplicate document id {ids[i].as_py()!r} (first used by {owner[int(order[i])]})")
-                 for i in np.flatnonzero(~seen).tolist()]
-    return archive.filter(pa.array(seen)).select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA), skips
+    if not unique.all():
+        sources = both.column("source").take(order).to_pylist()
+        owner = {int(first[i]): sources[i] for i in first_row.tolist()}
+        skips = [Skip(sources[i], f"duplicate document id {ids[i].as_py()!r} (first used by {owner[int(first[i])]})")
+                 for i in np.flatnonzero(~unique).tolist()]
+    documents = both.select(DOCUMENT_SCHEMA.names).take(order[unique]).cast(DOCUMENT_SCHEMA)
+    return documents, (new.select(ARCHIVE_SCHEMA.names), gone, counts), skips
 
 
 def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config: Config) -> None:
@@ -190,10 +210,19 @@ def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config
         json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
 
 
-def _commit(path: Path, rows: pa.Table, keys: tuple[str, ...], run_id: str) -> delta.MergeCounts:
-    counts = delta.merge(path, rows, keys, run_id)
-    _fault(path.name)
-    return counts
+def _merge(path: Path, source: Path, name: str, run_id: str, **options) -> tuple[delta.MergeCounts, pa.Array]:
+    keys = OUTPUTS.get(name) or INTERNAL[name]
+    done = delta.merge(path, source, keys, run_id, **options)
+    _fault(name)
+    _release()
+    return done
+
+
+def _release() -> None:
+    """Give freed Arrow memory back to the system between stages: the allocator keeps it
+    otherwise, and the next stage's peak would add to this one's."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def _fault(point: str) -> None:

@@ -187,7 +187,7 @@ def test_a_killed_first_run_leaves_nothing_behind(tmp_path):
     inputs, table = tmp_path / "in", tmp_path / "tables"
     _add(inputs, {p.name: p.read_text(encoding="utf-8") for p in SEEDS})
     assert _killed_run(inputs, table, "segments") == -9
-    assert (table / "documents").exists() and not (table / RUNS).exists()
+    assert (table / "segments").exists() and not (table / RUNS).exists()
     assert update(inputs, table).run["run_number"] == 1
     _equals_full_run(tmp_path, inputs, table)
 
