@@ -17,9 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 RUN_ID = "run_id"
+MERGE_MEMORY = 64 << 20
+"""Bytes a MERGE may hold before it spills to disk: a day's rows touch files all over a large
+table, and rewriting them in memory would add a gigabyte to the run's peak at a million rows."""
+FILE_SIZE = 16 << 20
+"""Target size of a table's data files: a MERGE rewrites the files its rows touch, one at a time."""
+_WRITER = WriterProperties(max_row_group_size=65_536, compression="ZSTD")
 _DELETE = "__delete"
 
 
@@ -106,7 +112,8 @@ def _check_ignored(path: Path, source: Path, rows: pa.Table, keys: Sequence[str]
         return changed
     new = _rows_where(source, pa.array(check)).select(list(keys) + list(ignore))
     wanted = pc.field(keys[0]).isin(flat(new.column(keys[0])))
-    old = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=list(keys) + list(ignore), filter=wanted)
+    batches = DeltaTable(str(path)).to_pyarrow_dataset().to_batches(columns=list(keys) + list(ignore), filter=wanted)
+    old = pa.Table.from_batches(batches, schema=new.schema)  # filtered batch by batch: the texts of these rows only
     differs, _, _ = diff(old, new, keys)
     out = np.asarray(flat(changed)).copy()
     out[np.flatnonzero(check)[np.asarray(flat(differs))]] = True
@@ -138,15 +145,19 @@ def apply(path: Path, upserts: pa.Table, deleted_keys: pa.Table, keys: Sequence[
     stamped = upserts.append_column(RUN_ID, pa.array([run_id] * upserts.num_rows, pa.string()))
     if not exists(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(path), stamped, mode="overwrite")
+        write_deltalake(str(path), stamped, mode="overwrite", target_file_size=FILE_SIZE, writer_properties=_WRITER)
         return counts
     if not upserts.num_rows and not deleted_keys.num_rows:
+        return counts
+    if not deleted_keys.num_rows and counts.updated == 0:  # only new rows: an append, no MERGE
+        write_deltalake(str(path), stamped, mode="append", target_file_size=FILE_SIZE, writer_properties=_WRITER)
         return counts
     source = _source(stamped, deleted_keys, keys)
     match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
     data = stamped.column_names
     (DeltaTable(str(path))
-     .merge(source, predicate=match, source_alias="s", target_alias="t")
+     .merge(source, predicate=match, source_alias="s", target_alias="t", max_spill_size=MERGE_MEMORY,
+            writer_properties=_WRITER)
      .when_matched_delete(predicate=f"s.{_q(_DELETE)}")
      .when_matched_update(updates={c: f"s.{_q(c)}" for c in data if c not in keys},
                           predicate=f"NOT s.{_q(_DELETE)}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..io.staging import check_output, publish, staged
 from ..io.tables import (CLUSTERS_SCHEMA, DOCUMENTS_SCHEMA, OUTPUT_FILES, SEGMENTS_SCHEMA, write_snapshot)
@@ -40,9 +42,8 @@ def export(table_dir: str | Path, output_dir: str | Path, run: int | None = None
             raise TableError(f"{paths[name]}: missing table (the directory is damaged)")
         return table
 
-    order = at("archive").select(["doc_id", "entry", "position"])
-    documents = at("documents").join(order, "doc_id").sort_by(
-        [("entry", "ascending"), ("position", "ascending")])
+    order = _read_order(at("archive").select(["doc_id", "entry", "position"]))
+    documents = at("documents").join(order, "doc_id").sort_by("__order")
     index = pa.table({"doc_id": documents.column("doc_id"),
                       "__doc": pa.array(range(documents.num_rows), pa.int64())})
     segments = at("segments").join(index, "doc_id").sort_by([("__doc", "ascending"), ("segment", "ascending")])
@@ -54,3 +55,13 @@ def export(table_dir: str | Path, output_dir: str | Path, run: int | None = None
         (stage / "report.json").write_text(row["report_json"] or "{}", encoding="utf-8")
         (stage / "report.md").write_text(row["report_md"] or "", encoding="utf-8")
         return publish(stage, output_dir, OUTPUT_FILES + ("report.json", "report.md"))
+
+
+def _read_order(archive: pa.Table) -> pa.Table:
+    """(doc_id, __order): each document id's place in read order; an id that several inputs
+    use belongs to the first (the later ones were skipped, as a full run skips them)."""
+    archive = archive.sort_by([("entry", "ascending"), ("position", "ascending")])
+    ids = archive.column("doc_id")
+    _, first = np.unique(np.asarray(pc.index_in(ids, value_set=pc.unique(ids))), return_index=True)
+    first.sort()
+    return pa.table({"doc_id": ids.take(first), "__order": pa.array(np.arange(len(first)))})

@@ -19,6 +19,7 @@ A run, under the table directory's lock (`io.staging`):
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import hashlib
 import json
@@ -52,7 +53,7 @@ log = logging.getLogger("dedupe")
 
 OUTPUTS = {"documents": ("doc_id",), "segments": ("doc_id", "segment"), "clusters": ("cluster_id",)}
 STATE = "_dedupe"
-INTERNAL = {"archive": ("doc_id",), "inputs": ("entry",)}
+INTERNAL = {"archive": ("entry", "position"), "inputs": ("entry",)}  # ids may repeat across inputs
 RUNS = "runs"
 FAULT_ENV = "DEDUPE_FAULT_AFTER"
 """Test hook: the name of a commit after which the process kills itself (SIGKILL)."""
@@ -122,6 +123,7 @@ def update(input_dir: str | Path, table_dir: str | Path, config: Config | None =
             since = time.time_ns() - 2_000_000_000  # file times come from a coarser clock
             report = clean(stage, config, engine=engine, prepared=prepared)
             prepared.keep_used(since)
+            _release()
             seconds["clean"] = time.perf_counter() - t
             t = time.perf_counter()
             # Long texts follow from the other columns and the archive: they are not compared, and
@@ -165,16 +167,16 @@ def _archive(current: pa.Table | None, found) -> tuple[pa.Table, tuple, list[Ski
     """The staged input: every document read so far (the archive without the inputs read again,
     plus what they hold now) in the order a full run reads them, a document id already used by
     an earlier document skipped as a full run skips it. Also the archive's change, as
-    `delta.apply` takes it (the documents read this run, the ids of re-read inputs' documents
+    `delta.apply` takes it (the documents read this run, the places of re-read inputs' documents
     that are gone, the counts), and the skip records. One copy of the texts is made."""
     new = pa.Table.from_batches(found.documents, schema=ARCHIVE_SCHEMA)
-    gone = pa.table({"doc_id": pa.array([], pa.string())})
+    gone = pa.table({"entry": pa.array([], pa.string()), "position": pa.array([], pa.int64())})
     counts = delta.MergeCounts(inserted=new.num_rows)
     if current is not None and current.num_rows:
         current = current.select(ARCHIVE_SCHEMA.names).cast(ARCHIVE_SCHEMA)
         reread = pc.is_in(current.column("entry"), value_set=pa.array(found.read, pa.string()))
-        replaced = pc.and_(reread, pc.is_in(current.column("doc_id"), value_set=new.column("doc_id")))
-        gone = current.filter(pc.and_(reread, pc.invert(replaced))).select(["doc_id"])
+        replaced = pc.and_(reread, pc.is_in(_place(current), value_set=_place(new)))
+        gone = current.filter(pc.and_(reread, pc.invert(replaced))).select(["entry", "position"])
         n_replaced = pc.sum(replaced).as_py() or 0
         counts = delta.MergeCounts(inserted=new.num_rows - n_replaced, updated=n_replaced, deleted=gone.num_rows)
         both = pa.concat_tables([current, new])  # chunks side by side: no copy
@@ -197,6 +199,12 @@ def _archive(current: pa.Table | None, found) -> tuple[pa.Table, tuple, list[Ski
                  for i in np.flatnonzero(~unique).tolist()]
     documents = both.select(DOCUMENT_SCHEMA.names).take(order[unique]).cast(DOCUMENT_SCHEMA)
     return documents, (new.select(ARCHIVE_SCHEMA.names), gone, counts), skips
+
+
+def _place(table: pa.Table) -> pa.Array:
+    """(entry, position) as one comparable value per row."""
+    return delta.flat(pc.binary_join_element_wise(table.column("entry"), pc.cast(table.column("position"), pa.string()),
+                                                  "\x1f"))
 
 
 def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config: Config) -> None:
@@ -223,6 +231,15 @@ def _release() -> None:
     otherwise, and the next stage's peak would add to this one's."""
     gc.collect()
     pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)  # glibc keeps freed numpy buffers otherwise
+
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+    _LIBC.malloc_trim  # noqa: B018 - glibc only
+except (OSError, AttributeError):
+    _LIBC = None
 
 
 def _fault(point: str) -> None:
