@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .config import ConfigError
     from .io.readers import InputError
-    from .incremental.update import TableError
-    from .io.staging import OutputError
+    from .io.staging import OutputError  # TableError (dedupe update / export) is one too
 
     _configure_logging(args.verbose, args.quiet)
     try:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "export":
                 return _export(args)
             return _evaluate(args)
-    except (ConfigError, InputError, OutputError, TableError) as err:
+    except (ConfigError, InputError, OutputError) as err:
         print(f"dedupe: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -41,7 +41,7 @@ from ..config import Config
 from ..corpus.cache import PreparedCache
 from ..engines import Engine
 from ..io.readers import check_input
-from ..io.staging import check_output, staged
+from ..io.staging import OutputError, check_output, staged
 from ..io.stores import DOCUMENT_SCHEMA, RowGroupWriter
 from ..model import Skip
 from ..pipeline import clean
@@ -60,8 +60,8 @@ FAULT_ENV = "DEDUPE_FAULT_AFTER"
 
 
 
-class TableError(Exception):
-    """The table directory cannot be used (not ours, or damaged beyond rollback)."""
+class TableError(OutputError):
+    """The table directory cannot be used (nothing to export, a missing table)."""
 
 
 @dataclass(frozen=True)
