@@ -47,7 +47,7 @@ from ..model import Skip
 from ..pipeline import clean
 from ..report import Report
 from . import delta
-from .inputs import ARCHIVE_SCHEMA, INPUTS_SCHEMA, inputs_table, scan
+from .inputs import ARCHIVE_SCHEMA, INPUTS_SCHEMA, Scan, inputs_table, scan
 
 log = logging.getLogger("dedupe")
 
@@ -103,38 +103,8 @@ def update(input_dir: str | Path, table_dir: str | Path, config: Config | None =
         counts: dict[str, delta.MergeCounts] = {}
         skips = list(found.skips)
         if found.read or last is None or last["config_sha256"] != digest:
-            t = time.perf_counter()
-            # The archive is staged and committed first and let go before the clean: at a million
-            # paragraphs it is 300 MB of text that the clean does not need in memory.
-            current = delta.read(paths["archive"])
-            documents, change, extra = _archive(current, found)
+            report, counts, extra = _rebuild(stage, table_dir, found, config, engine, run_id, seconds)
             skips += extra
-            _stage_documents(stage, documents, skips, config)
-            read_ids = change[0].column("doc_id")
-            del documents, current
-            counts["archive"] = delta.apply(paths["archive"], change[0], change[1], INTERNAL["archive"], run_id, change[2])
-            _fault("archive")
-            del change
-            found.documents.clear()
-            _release()
-            pq.write_table(inputs_table(found.inputs), stage / "inputs.parquet")
-            counts["inputs"] = _merge(paths["inputs"], stage / "inputs.parquet", "inputs", run_id)[0]
-            prepared = PreparedCache(table_dir / STATE / "prepared", config)
-            since = time.time_ns() - 2_000_000_000  # file times come from a coarser clock
-            report = clean(stage, config, engine=engine, prepared=prepared)
-            prepared.keep_used(since)
-            _release()
-            seconds["clean"] = time.perf_counter() - t
-            t = time.perf_counter()
-            # Long texts follow from the other columns and the archive: they are not compared, and
-            # the rows of the documents read this run (or whose segments changed) are rewritten.
-            counts["segments"], changed = _merge(paths["segments"], stage / "segments.parquet", "segments", run_id,
-                                                 ignore=("text",), force=("doc_id", read_ids))
-            force = pa.concat_arrays([delta.flat(read_ids), delta.flat(pc.unique(changed))])
-            counts["documents"] = _merge(paths["documents"], stage / "documents.parquet", "documents", run_id,
-                                         ignore=("text", "title", "source"), force=("doc_id", force))[0]
-            counts["clusters"] = _merge(paths["clusters"], stage / "clusters.parquet", "clusters", run_id)[0]
-            seconds["write"] = time.perf_counter() - t
         versions = {name: delta.version(path) for name, path in paths.items()}
         seconds["total"] = time.perf_counter() - clock
         row = _runs_row(number, run_id, started, input_dir, digest, found, skips, counts, versions,
@@ -145,6 +115,45 @@ def update(input_dir: str | Path, table_dir: str | Path, config: Config | None =
                  ", ".join(f"{n} +{c.inserted} ~{c.updated} -{c.deleted}" for n, c in counts.items()
                            if n in OUTPUTS) or "nothing to write")
         return UpdateResult(run_id, row, report)
+
+
+def _rebuild(stage: Path, table_dir: Path, found: Scan, config: Config, engine: Engine | None,
+             run_id: str, seconds: dict[str, float]) -> tuple[Report, dict[str, delta.MergeCounts], list[Skip]]:
+    """Stage the archive with the documents read this run, clean it, and merge the difference
+    into every table; returns the report, the counts per table and the skips the staging found."""
+    paths = table_paths(table_dir)
+    counts: dict[str, delta.MergeCounts] = {}
+    t = time.perf_counter()
+    # The archive is staged and committed first and let go before the clean: at a million
+    # paragraphs it is 300 MB of text that the clean does not need in memory.
+    documents, change, skips = _archive(delta.read(paths["archive"]), found)
+    _stage_documents(stage, documents, list(found.skips) + skips, config)
+    del documents
+    read_ids = change[0].column("doc_id")
+    counts["archive"] = delta.apply(paths["archive"], change[0], change[1], INTERNAL["archive"], run_id, change[2])
+    _fault("archive")
+    del change
+    found.documents.clear()
+    _release()
+    pq.write_table(inputs_table(found.inputs), stage / "inputs.parquet")
+    counts["inputs"] = _merge(paths["inputs"], stage / "inputs.parquet", "inputs", run_id)[0]
+    prepared = PreparedCache(table_dir / STATE / "prepared", config)
+    since = time.time_ns() - 2_000_000_000  # file times come from a coarser clock
+    report = clean(stage, config, engine=engine, prepared=prepared)
+    prepared.keep_used(since)
+    _release()
+    seconds["clean"] = time.perf_counter() - t
+    t = time.perf_counter()
+    # Long texts follow from the other columns and the archive: they are not compared, except for
+    # the documents read this run or whose segments changed.
+    counts["segments"], changed = _merge(paths["segments"], stage / "segments.parquet", "segments", run_id,
+                                         ignore=("text",), force=("doc_id", read_ids))
+    force = pa.concat_arrays([delta.flat(read_ids), delta.flat(pc.unique(changed))])
+    counts["documents"] = _merge(paths["documents"], stage / "documents.parquet", "documents", run_id,
+                                 ignore=("text", "title", "source"), force=("doc_id", force))[0]
+    counts["clusters"] = _merge(paths["clusters"], stage / "clusters.parquet", "clusters", run_id)[0]
+    seconds["write"] = time.perf_counter() - t
+    return report, counts, skips
 
 
 def recover(table_dir: Path) -> dict[str, Any] | None:
