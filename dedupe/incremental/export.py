@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ..io.staging import check_output, publish, staged
 from ..io.tables import (CLUSTERS_SCHEMA, DOCUMENTS_SCHEMA, OUTPUT_FILES, SEGMENTS_SCHEMA, write_snapshot)
 from . import delta
-from .update import RUNS, TableError, table_paths
+from .nightly import RUNS, TableError, table_paths
 
 
 def export(table_dir: str | Path, output_dir: str | Path, run: int | None = None) -> str:

@@ -19,7 +19,7 @@ from deltalake import DeltaTable
 
 import dedupe
 from dedupe.incremental import export, update
-from dedupe.incremental.update import FAULT_ENV, RUNS, table_paths
+from dedupe.incremental.nightly import FAULT_ENV, RUNS, table_paths
 from dedupe.io.staging import OutputError
 from tests.conftest import RAW, ROOT, SHARED, write_articles
 
