@@ -183,18 +183,24 @@ def _run_flow(args: argparse.Namespace) -> dict:
     """The run as the Prefect flow; ConfigError when Prefect could not keep its state."""
     import json
 
+    dedupe_flow = _prefect_flow("dedupe_flow").dedupe_flow
+    result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
+                         config_path=str(args.config) if args.config else None)
+    return json.loads(result["report"])
+
+
+def _prefect_flow(name: str) -> ModuleType:
+    """The flows module `name`, loaded after Prefect's offline defaults are set (where the user
+    set nothing); ConfigError when Prefect could not keep its state."""
     from .config import ConfigError
 
     settings = load_flows_module("settings")
-    settings.configure_prefect()  # offline defaults where the user set nothing, before Prefect loads
+    settings.configure_prefect()
     try:
         settings.check_prefect_home()
     except settings.PrefectHomeError as err:
         raise ConfigError(str(err)) from None
-    dedupe_flow = load_flows_module("dedupe_flow").dedupe_flow
-    result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
-                         config_path=str(args.config) if args.config else None)
-    return json.loads(result["report"])
+    return load_flows_module(name)
 
 
 def _update(args: argparse.Namespace) -> int:
@@ -220,15 +226,7 @@ def _update(args: argparse.Namespace) -> int:
 
 
 def _update_flow(args: argparse.Namespace) -> tuple[dict, str | None]:
-    from .config import ConfigError
-
-    settings = load_flows_module("settings")
-    settings.configure_prefect()
-    try:
-        settings.check_prefect_home()
-    except settings.PrefectHomeError as err:
-        raise ConfigError(str(err)) from None
-    nightly = load_flows_module("nightly_flow").dedupe_nightly
+    nightly = _prefect_flow("nightly_flow").dedupe_nightly
     done = nightly(input_dir=str(args.input), table_dir=str(args.table),
                    config_path=str(args.config) if args.config else None)
     return done["run"], done["run"].get("report_md")

@@ -83,10 +83,15 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     if writer.count == 0:
         listing = "".join(f"\n  {s.source}: {s.reason}" for s in skips)
         raise InputError(f"no readable documents in {input_dir}{listing}")
-    (stage / "skipped.json").write_text(
-        json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
+    write_skips(stage, skips)
     log.info("read %d documents from %s (%d inputs skipped)", writer.count, input_dir, len(skips))
     return path
+
+
+def write_skips(stage: Path, skips: list[Skip]) -> None:
+    """The staged skip records that `clean` puts in the report."""
+    (stage / "skipped.json").write_text(
+        json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
 
 
 def clean(stage: str | Path, config: Config, history: History | None = None,

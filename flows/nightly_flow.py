@@ -77,10 +77,7 @@ def _count(run: dict[str, Any], key: str) -> int:
 
 
 def _seconds(run: dict[str, Any]) -> float:
-    value = run.get("seconds_total", run.get("seconds"))
-    if isinstance(value, dict):  # per stage
-        value = value.get("total")
-    return float(value or 0.0)
+    return float(run.get("seconds_total") or 0.0)
 
 
 def _rows_written(run: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from ..model import Corpus
 from ..progress import track
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .keys import key_hash
-from .cache import PreparedCache, cached_prepare
+from .cache import PreparedCache
 from .prepare import prepare_batch
 
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
@@ -47,7 +47,7 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
     prepare = partial(prepare_batch, config=config) if cache is None \
-        else partial(cached_prepare, config=config, cache=cache)
+        else partial(cache.prepare, config=config)
     for batch in track(engine.map(prepare, batches), docs.row_groups, "segment and sign"):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]

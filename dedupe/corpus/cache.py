@@ -65,7 +65,3 @@ class PreparedCache:
             except OSError:
                 pass
 
-
-def cached_prepare(texts: list[str], config: Config, cache: PreparedCache) -> PreparedBatch:
-    """The engine's unit of work with a cache (a module-level function: workers import it)."""
-    return cache.prepare(texts, config)

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..io.staging import check_output, publish, staged
 from ..io.tables import (CLUSTERS_SCHEMA, DOCUMENTS_SCHEMA, OUTPUT_FILES, SEGMENTS_SCHEMA, write_snapshot)
 from . import delta
-from .nightly import RUNS, TableError, table_paths
+from .nightly import RUNS, TableError, first_of_each, table_paths
 
 
 def export(table_dir: str | Path, output_dir: str | Path, run: int | None = None) -> str:
@@ -62,6 +61,5 @@ def _read_order(archive: pa.Table) -> pa.Table:
     use belongs to the first (the later ones were skipped, as a full run skips them)."""
     archive = archive.sort_by([("entry", "ascending"), ("position", "ascending")])
     ids = archive.column("doc_id")
-    _, first = np.unique(np.asarray(pc.index_in(ids, value_set=pc.unique(ids))), return_index=True)
-    first.sort()
+    first = first_of_each(ids)
     return pa.table({"doc_id": ids.take(first), "__order": pa.array(np.arange(len(first)))})

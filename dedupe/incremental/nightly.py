@@ -44,7 +44,7 @@ from ..io.readers import check_input
 from ..io.staging import OutputError, check_output, staged
 from ..io.stores import DOCUMENT_SCHEMA, RowGroupWriter
 from ..model import Skip
-from ..pipeline import clean
+from ..pipeline import clean, write_skips
 from ..report import Report
 from . import delta
 from .inputs import ARCHIVE_SCHEMA, INPUTS_SCHEMA, Scan, inputs_table, scan
@@ -196,18 +196,24 @@ def _archive(current: pa.Table | None, found) -> tuple[pa.Table, tuple, list[Ski
     order = rows[np.asarray(pc.sort_indices(both.select(["entry", "position"]).take(rows),
                                             sort_keys=[("entry", "ascending"), ("position", "ascending")]))]
     ids = both.column("doc_id").take(order)
-    first = np.asarray(pc.index_in(ids, value_set=pc.unique(ids)))
-    _, first_row = np.unique(first, return_index=True)
+    first = first_of_each(ids)
     unique = np.zeros(len(order), dtype=bool)
-    unique[first_row] = True
+    unique[first] = True
     skips = []
     if not unique.all():
         sources = both.column("source").take(order).to_pylist()
-        owner = {int(first[i]): sources[i] for i in first_row.tolist()}
-        skips = [Skip(sources[i], f"duplicate document id {ids[i].as_py()!r} (first used by {owner[int(first[i])]})")
+        owner = dict(zip(ids.take(first).to_pylist(), (sources[i] for i in first.tolist())))
+        skips = [Skip(sources[i], f"duplicate document id {ids[i].as_py()!r} (first used by {owner[ids[i].as_py()]})")
                  for i in np.flatnonzero(~unique).tolist()]
     documents = both.select(DOCUMENT_SCHEMA.names).take(order[unique]).cast(DOCUMENT_SCHEMA)
     return documents, (new.select(ARCHIVE_SCHEMA.names), gone, counts), skips
+
+
+def first_of_each(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The sorted positions of the first occurrence of each distinct id: the documents a full run
+    keeps when several inputs use one id."""
+    _, first = np.unique(np.asarray(pc.index_in(ids, value_set=pc.unique(ids))), return_index=True)
+    return np.sort(first)
 
 
 def _place(table: pa.Table) -> pa.Array:
@@ -223,8 +229,7 @@ def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config
         writer.add(documents)
     finally:
         writer.close()
-    (stage / "skipped.json").write_text(
-        json.dumps([{"source": s.source, "reason": s.reason} for s in skips], ensure_ascii=False))
+    write_skips(stage, skips)
 
 
 def _merge(path: Path, source: Path, name: str, run_id: str, **options) -> tuple[delta.MergeCounts, pa.Array]:
