@@ -60,10 +60,12 @@ def document_sets(corpus: Corpus, docs: np.ndarray, config: Config) -> ShingleSe
     return ShingleSets.concat(parts, ids=np.asarray(docs, dtype=np.int64))
 
 
-def _estimated_containment(corpus: Corpus, pairs: np.ndarray) -> np.ndarray:
-    """MinHash estimate of the shorter article's containment in the longer, per pair:
-    |A ∩ B| = J (|A| + |B|) / (1 + J), over the smaller set's size."""
-    est = estimated_jaccard(corpus.doc_sigs, pairs)
+def _estimated_containment(corpus: Corpus, pairs: np.ndarray, est: np.ndarray | None = None) -> np.ndarray:
+    """MinHash estimate of the shorter article's containment in the longer, per pair (from the
+    Jaccard estimate `est` when the caller has it): |A ∩ B| = J (|A| + |B|) / (1 + J), over the
+    smaller set's size."""
+    if est is None:
+        est = estimated_jaccard(corpus.doc_sigs, pairs)
     size_a, size_b = corpus.doc_size[pairs[:, 0]], corpus.doc_size[pairs[:, 1]]
     return est * (size_a + size_b) / ((1 + est) * np.maximum(np.minimum(size_a, size_b), 1))
 
@@ -81,7 +83,7 @@ def match_documents(corpus: Corpus, config: Config) -> DocumentMatches:
         est = estimated_jaccard(corpus.doc_sigs, pairs)
         size_a, size_b = corpus.doc_size[pairs[:, 0]], corpus.doc_size[pairs[:, 1]]
         small, large = np.minimum(size_a, size_b), np.maximum(size_a, size_b)
-        est_containment = _estimated_containment(corpus, pairs)
+        est_containment = _estimated_containment(corpus, pairs, est)
         return ((est >= config.doc_threshold - DOC_LSH_MARGIN)
                 | ((small >= MIN_CONTAINMENT_RATIO * large)
                    & (est_containment >= config.doc_containment_threshold - DOC_LSH_MARGIN)))
