@@ -1,6 +1,7 @@
 """The `dedupe` command.
 
-    dedupe run --input DIR --output DIR [--config FILE] [--engine prefect|local] [-v | -q]
+    dedupe run --input DIR --output DIR [--config FILE] [--engine prefect|local|dask]
+               [--scheduler tcp://HOST:PORT] [--workers N] [-v | -q]
     dedupe update --input DIR --table DIR [--config FILE] [--engine prefect|local] [-v | -q]
     dedupe export --table DIR --output DIR [--run N]
     dedupe evaluate --labels FILE --output DIR [--input DIR --config FILE] [--json FILE]
@@ -9,7 +10,9 @@
 `--engine prefect` (the default) runs the Prefect flow that deployments name,
 `flows/dedupe_flow.py:dedupe_flow`, loaded by file path from the project's `flows/` folder (or
 $DEDUPE_FLOWS_DIR): the library itself never imports Prefect. `--engine local` calls
-`dedupe.run` directly. `update` is the nightly run into Delta tables (the flow
+`dedupe.run` directly. `--engine dask` runs the same flow with the prepare pass as Prefect tasks
+on a Dask cluster (prefect-dask): the one at `--scheduler`, or a LocalCluster of `--workers`
+processes on 127.0.0.1. `update` is the nightly run into Delta tables (the flow
 `flows/nightly_flow.py:dedupe_nightly`, or `dedupe.incremental.update` with `--engine local`);
 `export` writes the tables as `run` writes its output.
 
@@ -54,8 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--input", required=True, type=Path, help="directory of .txt/.jsonl/.parquet inputs")
     run.add_argument("--output", required=True, type=Path, help="directory for the Parquet outputs")
     run.add_argument("--config", type=Path, help="TOML file of settings (see README, Configuration)")
-    run.add_argument("--engine", choices=("prefect", "local"), default="prefect",
-                     help="run as a Prefect flow (default) or as a plain function call")
+    run.add_argument("--engine", choices=("prefect", "local", "dask"), default="prefect",
+                     help="run as a Prefect flow (default), as a plain function call, or as a Prefect flow "
+                          "whose prepare pass runs on a Dask cluster")
+    run.add_argument("--scheduler", help="with --engine dask: the Dask scheduler's address "
+                                         "(default: a LocalCluster on 127.0.0.1)")
+    run.add_argument("--workers", type=int, help="worker processes (local pool, or the LocalCluster's size)")
     up = sub.add_parser("update", parents=[verbosity],
                         help="add new and changed inputs to the Delta tables of a table directory",
                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -161,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .pipeline import check_paths
 
-    config = load_config(args.config)  # validate before starting anything heavy
+    config = load_config(args.config, **_engine_overrides(args))  # validate before anything heavy
     check_paths(args.input, args.output)  # input and output problems: one line, before Prefect starts
     if args.engine == "local":
         from .pipeline import run
@@ -179,13 +186,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_overrides(args: argparse.Namespace) -> dict:
+    """Config overrides from --engine, --scheduler and --workers (`prefect` keeps the config's engine)."""
+    from .config import ConfigError
+
+    if args.scheduler and args.engine != "dask":
+        raise ConfigError("--scheduler needs --engine dask")
+    out: dict = {}
+    if args.engine in ("local", "dask"):
+        out["engine"] = args.engine
+    if args.scheduler:
+        out["scheduler"] = args.scheduler
+    if args.workers is not None:
+        out["workers"] = args.workers
+    return out
+
+
 def _run_flow(args: argparse.Namespace) -> dict:
     """The run as the Prefect flow; ConfigError when Prefect could not keep its state."""
     import json
 
     dedupe_flow = _prefect_flow("dedupe_flow").dedupe_flow
     result = dedupe_flow(input_dir=str(args.input), output_dir=str(args.output),
-                         config_path=str(args.config) if args.config else None)
+                         config_path=str(args.config) if args.config else None,
+                         overrides=_engine_overrides(args) or None)
     return json.loads(result["report"])
 
 

@@ -17,6 +17,7 @@ SEGMENTATION_MODES = ("line", "blank_line")
 ACTIONS = ("drop", "keep")
 DOC_REPRESENTATIVES = ("longest", "first")
 DOC_SHINGLES = ("char", "word")
+ENGINES = ("local", "dask")
 MAX_SHINGLE_SIZE = 32  # n-gram sizes the shingle hashing has multipliers for
 
 
@@ -55,6 +56,12 @@ class Config:
     """Documents per batch of the streaming passes (bounds memory; the output does not depend on it)."""
     workers: int = 0
     """Worker processes for segmenting and signing (0 = one per CPU); the output does not depend on it."""
+    engine: str = "local"
+    """Where the prepare pass runs: `local` (this machine's processes) or `dask` (one Prefect task per
+    partition on a Dask cluster; the Prefect flow and `dedupe run --engine dask`). Same output."""
+    scheduler: str = ""
+    """Dask scheduler address (`tcp://host:8786`, `tls://...`); empty: a LocalCluster of `workers`
+    processes on 127.0.0.1."""
 
     # Matching thresholds
     segment_threshold: float = 0.7
@@ -109,6 +116,9 @@ class Config:
         _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
         _check(_is_int(self.workers) and self.workers >= 0, "workers", "an integer >= 0")
         _check(_is_int(self.batch_docs) and self.batch_docs >= 1, "batch_docs", "an integer >= 1")
+        _check(self.engine in ENGINES, "engine", f"one of {ENGINES}")
+        _check(isinstance(self.scheduler, str) and (self.scheduler == "" or "://" in self.scheduler),
+               "scheduler", "a scheduler address such as tcp://127.0.0.1:8786 (or empty)")
         _check(self.doc_shingles in DOC_SHINGLES, "doc_shingles", f"one of {DOC_SHINGLES}")
         for name in ("segment_threshold", "containment_threshold", "doc_threshold",
                      "doc_containment_threshold"):

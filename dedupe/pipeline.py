@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
-from .config import Config
+from .config import Config, ConfigError
 from .corpus import build as build_corpus
 from .corpus.cache import PreparedCache
 from .engines import Engine
@@ -101,6 +101,9 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     `history` defaults to this run plus the config's known boilerplate; `engine` to local
     worker processes when the input is large enough to pay for them; `prepared` keeps prepared
     batches between runs (`corpus.cache`)."""
+    if engine is None and config.engine != "local":
+        raise ConfigError(f"engine = {config.engine!r} runs through the Prefect flow (dedupe run --engine "
+                          f"{config.engine}); a library call passes engine=... instead")
     stage = Path(stage)
     docs = DocumentStore(stage / "input.parquet")
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]

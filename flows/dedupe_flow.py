@@ -7,11 +7,25 @@ applied by whoever starts Prefect (`flows/settings.py`), not by importing this f
 Tasks take and return paths and small dicts only (Prefect inspects task arguments; large
 objects would cost seconds), and are not cached: the inputs are directories whose content
 changes between runs.
+
+Where the work runs is the config's `engine` (a deployment sets it in `overrides`):
+- `local`: the clean task prepares batches in worker processes of this machine;
+- `dask`: a subflow on prefect-dask's `DaskTaskRunner` runs the prepare pass as one Prefect task
+  per partition of the staged input (`dedupe.corpus.partitions`) on a Dask cluster: the one at
+  `scheduler`, or a `LocalCluster` of `workers` processes bound to 127.0.0.1. Tasks pass paths;
+  the stage folder (inside the output folder) must be visible to every worker. Matching, the
+  policy and the writers run in this process. The output is byte-identical to the local
+  engine's whatever the number of partitions and workers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import os
+import sys
+from collections import deque
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -29,7 +43,83 @@ def ingest(input_dir: str, stage: str, config: dict[str, Any], output_dir: str) 
 
 @task(cache_policy=NO_CACHE)
 def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
-    report = pipeline.clean(stage, from_mapping(config))
+    return _summary(pipeline.clean(stage, from_mapping(config)))
+
+
+@task(name="prepare-partition", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def prepare_partition(fn: Callable[[Any], str], part: Any) -> str:
+    """fn(part): one partition of the prepare pass (`corpus.partitions.prepare_partition`), on
+    whichever worker the task runner picks; returns the folder of its Parquet parts. A task
+    whose worker died is run again by Dask; a task that raised, by these retries."""
+    return fn(part)
+
+
+class TaskEngine:
+    """The library's `Engine` over Prefect tasks: each item is one `prepare-partition` task
+    submitted to the flow's task runner, at most `window` in flight, results in input order."""
+
+    by_path = True  # the pipeline hands it partitions, and gets back folders
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+
+    def map(self, fn: Callable[[Any], str], items: Iterable[Any]) -> Iterator[str]:
+        pending: deque = deque()
+        for item in items:
+            pending.append(prepare_partition.with_options(task_run_name=f"prepare-partition-{item.index}")
+                           .submit(fn, item))
+            if len(pending) >= self.window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def __enter__(self) -> "TaskEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def dask_task_runner(scheduler: str, workers: int) -> Any:
+    """prefect-dask's runner: the cluster at `scheduler` as given, or a LocalCluster of `workers`
+    single-threaded processes (0: one per CPU) whose every port (scheduler, workers, the
+    scheduler's HTTP health port) is bound to 127.0.0.1."""
+    from prefect_dask import DaskTaskRunner
+
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # workers inherit it; the user's value wins
+    logging.getLogger("distributed").setLevel(os.environ["DASK_LOGGING__DISTRIBUTED"].upper())
+    if scheduler:
+        return DaskTaskRunner(address=scheduler)
+    return DaskTaskRunner(cluster_kwargs={
+        "n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+        "host": "127.0.0.1", "dashboard_address": None})
+
+
+@flow(name="dedupe-clean-dask")
+def clean_on_dask(stage: str, config: dict[str, Any], window: int) -> dict[str, Any]:
+    """`clean` with the prepare pass as Prefect tasks on this subflow's Dask task runner."""
+    with _api_for_workers():
+        return _summary(pipeline.clean(stage, from_mapping(config), engine=TaskEngine(window)))
+
+
+@contextmanager
+def _api_for_workers() -> Iterator[None]:
+    """Task runs on Dask workers report to this flow's API. When that is a temporary local server
+    (no PREFECT_API_URL set), its address goes to the workers in the settings that travel with
+    each task; otherwise every worker would start a temporary server of its own."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with get_client(sync_client=True) as client:
+        url = str(client.api_url)
+    with temporary_settings({PREFECT_API_URL: url}):
+        yield
+
+
+def _summary(report: Any) -> dict[str, Any]:
     return {"json": report.to_json(), "markdown": report.to_markdown(),
             "top_clusters": report.top_clusters, "summary": report.summary()}
 
@@ -37,6 +127,19 @@ def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
 @task(cache_policy=NO_CACHE)
 def publish(stage: str, output_dir: str) -> str:
     return pipeline.publish_outputs(stage, output_dir)
+
+
+def _window(config: Any) -> int:
+    """Partitions in flight: enough to keep every worker busy while the driver reads results."""
+    return 2 * (config.workers or os.cpu_count() or 1) + 2
+
+
+# A flow file is loaded by path under a module name workers cannot import: the task above must
+# travel to Dask workers by value (its body calls only the installed `dedupe` library).
+if __name__ in sys.modules:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @flow(name="dedupe-news", log_prints=False)
@@ -52,7 +155,11 @@ def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
     settings = config.to_dict()
     with staged(output_dir) as stage:
         ingest(input_dir, str(stage), settings, output_dir)
-        report = clean(str(stage), settings)
+        if config.engine == "dask":
+            runner = dask_task_runner(config.scheduler, config.workers)
+            report = clean_on_dask.with_options(task_runner=runner)(str(stage), settings, _window(config))
+        else:
+            report = clean(str(stage), settings)
         version = publish(str(stage), output_dir)
     logger.info("dedupe: %s (version %s)", report["summary"], version)
     create_markdown_artifact(report["markdown"], key="dedupe-report",

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dedupe.cli import main
+from dedupe.config import ConfigError
 from tests.conftest import RAW, write_articles
 
 
@@ -25,6 +28,25 @@ def test_bad_config_names_the_key(tmp_path, capsys):
     code = main(["run", "--input", str(RAW), "--output", str(tmp_path / "out"), "--config", str(config)])
     assert code == 2
     assert "unknown config key(s) 'segment_treshold'" in capsys.readouterr().err
+
+
+def test_scheduler_without_the_dask_engine_is_one_clear_line(tmp_path, capsys):
+    code = main(["run", "--input", str(RAW), "--output", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert (code, capsys.readouterr().err.strip()) == (2, "dedupe: error: --scheduler needs --engine dask")
+
+
+def test_a_dask_config_in_a_plain_library_run_is_one_clear_line(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('engine = "dask"\n')
+    code = main(["run", "--input", str(RAW), "--output", str(tmp_path / "out"), "--config", str(config),
+                 "--engine", "local"])  # --engine local overrides the config's engine
+    assert code == 0
+    import dedupe
+    from dedupe.config import load_config
+
+    with pytest.raises(ConfigError, match="runs through the Prefect flow"):
+        dedupe.run(RAW, tmp_path / "lib", load_config(config))
+    assert not (tmp_path / "lib" / "documents.parquet").exists()
 
 
 def test_local_engine_writes_outputs_and_v_prints_the_report(tmp_path, capsys):

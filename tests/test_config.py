@@ -95,6 +95,8 @@ def test_unknown_keyword_override_is_rejected():
     ("boilerplate_extra", ("ok", 3)),
     ("strict", "false"),
     ("use_known_boilerplate", 0),
+    ("engine", "ray"),
+    ("scheduler", "127.0.0.1:8786"),  # an address names its protocol
 ])
 def test_out_of_range_values_raise_naming_key(key, value):
     with pytest.raises(ConfigError, match=repr(key)):

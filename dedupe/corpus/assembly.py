@@ -9,8 +9,10 @@ uid; the keys themselves and their signatures go to files in the staging directo
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -23,7 +25,10 @@ from ..progress import track
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .keys import key_hash
 from .cache import PreparedCache
-from .prepare import prepare_batch
+from .partitions import partitions, prepare_partition, read_partition
+from .prepare import PreparedBatch, prepare_batch
+
+log = logging.getLogger("dedupe")
 
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
 CONTAINMENT_SAMPLE_RATE = 4
@@ -44,11 +49,8 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     extensions: set[tuple[int, int]] = set()
     occ_doc, occ_uid, occ_start, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], [], []
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
-    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     first_doc = 0
-    prepare = partial(prepare_batch, config=config) if cache is None \
-        else partial(cache.prepare, config=config)
-    for batch in track(engine.map(prepare, batches), docs.row_groups, "segment and sign"):
+    for batch in track(_prepared(stage, docs, config, engine, cache), docs.row_groups, "segment and sign"):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)
@@ -114,6 +116,24 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
         doc_key=_cat(doc_key, np.uint64), doc_signed=_cat(doc_signed, bool),
         doc_size=_cat(doc_size, np.int64),
     )
+
+
+def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
+              cache: PreparedCache | None) -> Iterator[PreparedBatch]:
+    """The prepared batches in document order: texts sent to the engine, or, for an engine that
+    takes paths (`Engine.by_path`), partitions of the staged input prepared into Parquet parts."""
+    if cache is None and getattr(engine, "by_path", False):
+        refs = partitions(docs.path, docs.row_groups)
+        written = 0
+        for folder in engine.map(partial(prepare_partition, config=config), refs):
+            written += sum(f.stat().st_size for f in Path(folder).iterdir())
+            yield read_partition(folder)
+        log.info("%d partitions prepared by path: %.1f MB of Parquet parts, %.0f bytes per document",
+                 len(refs), written / 1e6, written / max(docs.count, 1))
+        return
+    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
+    prepare = partial(prepare_batch, config=config) if cache is None else partial(cache.prepare, config=config)
+    yield from engine.map(prepare, batches)
 
 
 class _PassageSets:

@@ -6,9 +6,12 @@ holding at most a bounded window of items in flight. The pipeline hands it the p
 and results come back in order, the output does not depend on which engine ran it or with how
 many workers.
 
-Today's engines are local (`engines.local`): the calling thread, or a pool of worker
-processes on this machine. Another engine (a cluster) is a new module that implements the
-same two methods.
+Local engines (`engines.local`) run in the calling thread or a pool of worker processes on this
+machine and receive the batches' texts. An engine whose workers run elsewhere sets `by_path`:
+the pipeline then hands it partitions of the staged input (`corpus.partitions`), and each task
+reads its partition and writes its results as Parquet parts next to it, so only paths cross the
+network. The Dask engine lives with the Prefect flows (`flows/dask_engine.py`), since it runs
+the partitions as Prefect tasks through prefect-dask's `DaskTaskRunner`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ R = TypeVar("R")
 
 
 class Engine(Protocol):
-    """Runs batch work. Engines are context managers: leaving one releases its workers."""
+    """Runs batch work. Engines are context managers: leaving one releases its workers.
+
+    An engine may set `by_path = True` to receive partition references instead of texts."""
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """fn(item) for every item, yielded in the order of `items`. `fn` must be picklable

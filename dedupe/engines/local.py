@@ -19,7 +19,12 @@ MIN_BATCHES_FOR_POOL = 4  # below this, starting worker processes costs more tha
 
 
 class InlineEngine:
-    """Runs every item in the calling thread."""
+    """Runs every item in the calling thread. `by_path=True` makes the pipeline hand it
+    partitions by path, as a cluster engine gets them (tests use it to check the partition
+    parts without a cluster)."""
+
+    def __init__(self, by_path: bool = False) -> None:
+        self.by_path = by_path
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         for item in items:
@@ -39,6 +44,8 @@ class ProcessEngine:
     Workers start with the forkserver method: forking a process that runs threads (Prefect's,
     the pipeline's writer threads) can deadlock the child. They import the library only, never
     the caller's script (see `_LibraryProcess`), so `fn` must live in an importable module."""
+
+    by_path = False
 
     def __init__(self, workers: int, window: int = 4) -> None:
         self.workers = workers

@@ -1,0 +1,142 @@
+"""Partitions: the prepare pass by path, for engines whose workers run elsewhere (a Dask cluster).
+
+A partition is one row group of the staged input (`stage/input.parquet`, `batch_docs` documents).
+`prepare_partition` reads it, runs `prepare.prepare_batch` and writes the result as Parquet parts
+in `stage/parts/NNNNNN/`; it returns that folder, and `read_partition` reads it back. Workers and
+the driver exchange paths, never texts or arrays, so the scheduler carries a few bytes per task
+and the stage folder must be one that every worker sees (a shared file system on a real cluster).
+
+Parts of one partition:
+
+    segments.parquet    one row per segment: doc, start, end, words, key hash
+    keys.parquet        one row per distinct key: text, hash, words, template, signature
+    passages.parquet    the containment passages' shingle sets (key position, hashes)
+    extensions.parquet  in-article near copies (key hash pairs)
+    documents.parquet   one row per document: signature, words, key, signed, size, length
+    sample.parquet      each document's sampled shingle set
+
+A partition is written aside and renamed into place whole, so a task that a killed worker left
+half done, or ran twice, never leaves a mix: the first complete copy stands (the function is
+pure, so every copy is the same).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..config import Config
+from ..sketch.sets import ShingleSets
+from .prepare import PreparedBatch, prepare_batch
+
+PARTS = "parts"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Row group `index` of the staged input `input` (a path every worker can read)."""
+
+    input: str
+    index: int
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.input).parent / PARTS / f"{self.index:06d}"
+
+
+def partitions(input_path: Path, count: int) -> list[Partition]:
+    """The partitions of a staged input of `count` row groups, in document order."""
+    return [Partition(str(Path(input_path).resolve()), g) for g in range(count)]
+
+
+def prepare_partition(part: Partition, config: Config) -> str:
+    """Prepare one partition and write its parts; returns their folder."""
+    if part.folder.is_dir():  # an earlier attempt finished (the result is the same)
+        return str(part.folder)
+    texts = pq.ParquetFile(part.input).read_row_group(part.index, columns=["text"]).column("text").to_pylist()
+    batch = prepare_batch(texts, config)
+    aside = part.folder.with_name(f".{part.folder.name}.{uuid.uuid4().hex}")
+    aside.mkdir(parents=True)
+    try:
+        for name, table in _tables(batch).items():
+            pq.write_table(table, aside / f"{name}.parquet", compression="none")
+        try:
+            os.rename(aside, part.folder)
+        except OSError:
+            if not part.folder.is_dir():
+                raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    return str(part.folder)
+
+
+def read_partition(folder: str | Path) -> PreparedBatch:
+    """The prepared batch whose parts `prepare_partition` wrote to `folder`."""
+    folder = Path(folder)
+    t = {name: pq.read_table(folder / f"{name}.parquet") for name in
+         ("segments", "keys", "passages", "extensions", "documents", "sample")}
+    seg, keys, docs, ext = t["segments"], t["keys"], t["documents"], t["extensions"]
+    num_perm = keys.schema.field("sig").type.list_size
+    return PreparedBatch(
+        seg_doc=_np(seg, "doc"), seg_start=_np(seg, "start"), seg_end=_np(seg, "end"),
+        seg_words=_np(seg, "words"), seg_key=_np(seg, "key"),
+        keys=keys.column("text").to_pylist(), key_hash=_np(keys, "hash"), key_words=_np(keys, "words"),
+        key_sigs=_matrix(keys, "sig", num_perm), key_passages=_sets(t["passages"]),
+        key_template=_np(keys, "template"),
+        extensions=list(zip(_np(ext, "a").tolist(), _np(ext, "b").tolist())),
+        doc_sigs=_matrix(docs, "sig", num_perm), doc_sample=_sets(t["sample"]),
+        doc_words=_np(docs, "words"), doc_key=_np(docs, "key"), doc_signed=_np(docs, "signed"),
+        doc_size=_np(docs, "size"), doc_len=_np(docs, "len"),
+    )
+
+
+def _tables(b: PreparedBatch) -> dict[str, pa.Table]:
+    ext = np.array(b.extensions, dtype=np.uint64).reshape(-1, 2)
+    return {
+        "segments": pa.table({"doc": b.seg_doc, "start": b.seg_start, "end": b.seg_end,
+                              "words": b.seg_words, "key": b.seg_key}),
+        "keys": pa.table({"text": pa.array(b.keys, pa.string()), "hash": b.key_hash, "words": b.key_words,
+                          "template": b.key_template, "sig": _fixed_lists(b.key_sigs)}),
+        "passages": _sets_table(b.key_passages),
+        "extensions": pa.table({"a": ext[:, 0], "b": ext[:, 1]}),
+        "documents": pa.table({"sig": _fixed_lists(b.doc_sigs), "words": b.doc_words, "key": b.doc_key,
+                               "signed": b.doc_signed, "size": b.doc_size, "len": b.doc_len}),
+        "sample": _sets_table(b.doc_sample),
+    }
+
+
+def _fixed_lists(matrix: np.ndarray) -> pa.FixedSizeListArray:
+    return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(matrix).ravel()), matrix.shape[1])
+
+
+def _sets_table(sets: ShingleSets) -> pa.Table:
+    ids = sets.ids if sets.ids is not None else np.arange(len(sets), dtype=np.int64)
+    values = pa.LargeListArray.from_arrays(pa.array(sets.offsets.astype(np.int64)), pa.array(sets.values))
+    return pa.table({"id": pa.array(ids, pa.int64()), "values": values},
+                    metadata={"has_ids": "1" if sets.ids is not None else "0"})
+
+
+def _sets(table: pa.Table) -> ShingleSets:
+    values = table.column("values").combine_chunks()
+    offsets = values.offsets.to_numpy().astype(np.int64)
+    flat = values.values.to_numpy()
+    if len(offsets) and offsets[0]:
+        flat, offsets = flat[offsets[0]: offsets[-1]], offsets - offsets[0]
+    ids = _np(table, "id").astype(np.int64) if table.schema.metadata[b"has_ids"] == b"1" else None
+    return ShingleSets(np.ascontiguousarray(flat, dtype=np.uint64), offsets, ids)
+
+
+def _np(table: pa.Table, name: str) -> np.ndarray:
+    return table.column(name).to_numpy()
+
+
+def _matrix(table: pa.Table, name: str, width: int) -> np.ndarray:
+    column = table.column(name).combine_chunks()
+    return column.flatten().to_numpy().reshape(-1, width).copy()
