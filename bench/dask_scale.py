@@ -13,7 +13,7 @@ Each run is the `dedupe run` command in a fresh process (`-v`, so the stage time
 
 Memory is sampled every 0.2 s over the run's process tree: each process's own peak (VmHWM), named
 driver (the run), prefect-server (the temporary API server) or worker (pool or Dask workers).
-`--partitions` sets batch_docs so that the corpus is cut into about that many partitions.
+`--partitions P` sets batch_docs to cut the corpus into P row groups and `partitions = P`: P tasks.
 Corpora come from `corpus.py` (bench/out/throughput/, built on first use); results go to
 bench/out/dask_scale.json.
 """
@@ -49,12 +49,12 @@ class ProcessPeaks(threading.Thread):
         self.peaks: dict[int, float] = {}
         self.roles: dict[int, str] = {}
         self.cpu: dict[int, float] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 procs = [psutil.Process(self.root)] + psutil.Process(self.root).children(recursive=True)
             except psutil.NoSuchProcess:
@@ -70,10 +70,10 @@ class ProcessPeaks(threading.Thread):
                     continue
                 self.peaks[p.pid] = max(self.peaks.get(p.pid, 0.0), hwm)
                 self.cpu[p.pid] = max(self.cpu.get(p.pid, 0.0), times.user + times.system)
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def by_role(self) -> dict[str, dict]:
@@ -96,7 +96,7 @@ def _role(p, root: int) -> str:
     return "worker"
 
 
-def run_once(engine: str, corpus: Path, batch_docs: int | None, workers: int) -> dict:
+def run_once(engine: str, corpus: Path, batch_docs: int | None, workers: int, docs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="dask-scale-") as tmp:
         out = Path(tmp) / "out"
         args = [str(DEDUPE), "run", "-v", "--input", str(corpus), "--output", str(out),
@@ -104,7 +104,8 @@ def run_once(engine: str, corpus: Path, batch_docs: int | None, workers: int) ->
         if engine in ("local", "dask"):
             args += ["--engine", engine]
         if batch_docs:
-            (Path(tmp) / "c.toml").write_text(f"batch_docs = {batch_docs}\n")
+            parts = -(-docs // batch_docs)
+            (Path(tmp) / "c.toml").write_text(f"batch_docs = {batch_docs}\npartitions = {parts}\n")
             args += ["--config", str(Path(tmp) / "c.toml")]
         env = dict(os.environ, PREFECT_HOME=os.environ.get("PREFECT_HOME", str(OUT / "prefect-home")))
         start = time.perf_counter()
@@ -143,7 +144,7 @@ def main() -> int:
         if args.partitions:
             runs += [("dask", -(-docs // int(p))) for p in args.partitions.split(",")]
         for engine, batch_docs in runs:
-            r = run_once(engine, corpus, batch_docs, args.workers)
+            r = run_once(engine, corpus, batch_docs, args.workers, docs)
             r.update(paragraphs=n, documents=docs, batch_docs=batch_docs)
             results.append(r)
             print(json.dumps(r), flush=True)

@@ -59,6 +59,9 @@ class Config:
     engine: str = "local"
     """Where the prepare pass runs: `local` (this machine's processes) or `dask` (one Prefect task per
     partition on a Dask cluster; the Prefect flow and `dedupe run --engine dask`). Same output."""
+    partitions: int = 0
+    """With `engine = "dask"`: tasks of the prepare pass, each a run of whole row groups (`batch_docs`
+    documents each, at most four); 0 = four per worker. The output does not depend on it."""
     scheduler: str = ""
     """Dask scheduler address (`tcp://host:8786`, `tls://...`); empty: a LocalCluster of `workers`
     processes on 127.0.0.1."""
@@ -117,6 +120,7 @@ class Config:
         _check(_is_int(self.workers) and self.workers >= 0, "workers", "an integer >= 0")
         _check(_is_int(self.batch_docs) and self.batch_docs >= 1, "batch_docs", "an integer >= 1")
         _check(self.engine in ENGINES, "engine", f"one of {ENGINES}")
+        _check(_is_int(self.partitions) and self.partitions >= 0, "partitions", "an integer >= 0")
         _check(isinstance(self.scheduler, str) and (self.scheduler == "" or "://" in self.scheduler),
                "scheduler", "a scheduler address such as tcp://127.0.0.1:8786 (or empty)")
         _check(self.doc_shingles in DOC_SHINGLES, "doc_shingles", f"one of {DOC_SHINGLES}")

@@ -111,9 +111,11 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     with _stage("segment and sign"), \
             (nullcontext(engine) if engine is not None else local_engine(config, docs.row_groups)) as running:
         built = build_corpus(stage, docs, config, history.known_texts(), running, prepared)
+    # (a local pool is closed here, before matching needs the memory; a caller's engine stays
+    # open, and one that takes paths runs the segment LSH too)
     log.info("%d segments of %d documents, %d distinct texts", built.n_occurrences, built.n_docs, built.n_texts)
     with _stage("match"):
-        doc_matches, seg_matches = match(built, config, threads=workers(config))
+        doc_matches, seg_matches = match(built, config, threads=workers(config), engine=engine)
     with _stage("decide"):
         doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
         decisions = decide(built, seg_matches, doc_matches, config, doc_ids)

@@ -46,19 +46,22 @@ def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
     return _summary(pipeline.clean(stage, from_mapping(config)))
 
 
-@task(name="prepare-partition", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def prepare_partition(fn: Callable[[Any], str], part: Any) -> str:
-    """fn(part): one partition of the prepare pass (`corpus.partitions.prepare_partition`), on
-    whichever worker the task runner picks; returns the folder of its Parquet parts. A task
-    whose worker died is run again by Dask; a task that raised, by these retries."""
+@task(name="part", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def run_part(fn: Callable[[Any], str], part: Any) -> str:
+    """fn(part) on whichever worker the task runner picks: a partition of the prepare pass
+    (`corpus.partitions.prepare_partition`, run name `prepare-partition-N`), a range of band
+    values or a hash bucket of the segment LSH (`match.buckets`, `lsh-bands-N`, `lsh-bucket-N`).
+    Each writes Parquet parts and returns their path. A task whose worker died is run again by
+    Dask; a task that raised, by these retries."""
     return fn(part)
 
 
 class TaskEngine:
-    """The library's `Engine` over Prefect tasks: each item is one `prepare-partition` task
-    submitted to the flow's task runner, at most `window` in flight, results in input order."""
+    """The library's `Engine` over Prefect tasks: each item is one `part` task (named for the
+    item's `label`) submitted to the flow's task runner, at most `window` in flight, results in
+    input order."""
 
-    by_path = True  # the pipeline hands it partitions, and gets back folders
+    by_path = True  # the pipeline hands it partitions and hash buckets, and gets back paths
 
     def __init__(self, window: int) -> None:
         self.window = window
@@ -66,8 +69,7 @@ class TaskEngine:
     def map(self, fn: Callable[[Any], str], items: Iterable[Any]) -> Iterator[str]:
         pending: deque = deque()
         for item in items:
-            pending.append(prepare_partition.with_options(task_run_name=f"prepare-partition-{item.index}")
-                           .submit(fn, item))
+            pending.append(run_part.with_options(task_run_name=item.label).submit(fn, item))
             if len(pending) >= self.window:
                 yield pending.popleft().result()
         while pending:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import Config
 from ..engines import Engine
+from ..engines.local import workers
 from ..history import KnownTexts
 from ..io.stores import DocumentStore, SignatureFile, TextStore
 from ..model import Corpus
@@ -30,6 +31,7 @@ from .prepare import PreparedBatch, prepare_batch
 
 log = logging.getLogger("dedupe")
 
+TASKS_PER_WORKER = 4  # partitions per worker, for an engine that takes paths (`partitions.py`)
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
 CONTAINMENT_SAMPLE_RATE = 4
 
@@ -123,11 +125,12 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
     """The prepared batches in document order: texts sent to the engine, or, for an engine that
     takes paths (`Engine.by_path`), partitions of the staged input prepared into Parquet parts."""
     if cache is None and getattr(engine, "by_path", False):
-        refs = partitions(docs.path, docs.row_groups)
+        refs = partitions(docs.path, docs.row_groups, tasks=config.partitions or TASKS_PER_WORKER * workers(config))
         written = 0
-        for folder in engine.map(partial(prepare_partition, config=config), refs):
-            written += sum(f.stat().st_size for f in Path(folder).iterdir())
-            yield read_partition(folder)
+        for folders in engine.map(partial(prepare_partition, config=config), refs):
+            for folder in folders:
+                written += sum(f.stat().st_size for f in Path(folder).iterdir())
+                yield read_partition(folder)
         log.info("%d partitions prepared by path: %.1f MB of Parquet parts, %.0f bytes per document",
                  len(refs), written / 1e6, written / max(docs.count, 1))
         return

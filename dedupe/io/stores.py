@@ -163,27 +163,46 @@ class TextStore:
 
     def get(self, uids: Sequence[int]) -> list[str]:
         """Keys of the given uids, in the order asked."""
-        uids = np.asarray(uids, dtype=np.int64)
-        out: list[str | None] = [None] * len(uids)
-        if not len(uids):
-            return []
-        starts = np.asarray(self._batch_starts, dtype=np.int64)
-        batch_of = np.searchsorted(starts, uids, side="right") - 1
-        order = np.argsort(batch_of, kind="stable")
-        with pa.OSFile(str(self.path), "rb") as source:
-            reader = ipc.open_file(source)
-            bounds = np.flatnonzero(np.r_[True, batch_of[order][1:] != batch_of[order][:-1], True])
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                b = int(batch_of[order[lo]])
-                column = reader.get_batch(b).column(0)
-                picked = order[lo:hi]
-                values = column.take(pa.array(uids[picked] - starts[b])).to_pylist()
-                for i, v in zip(picked.tolist(), values):
-                    out[i] = v
-        return out  # type: ignore[return-value]
+        return _read_keys(self.path, self._batch_starts, uids)
 
     def __getitem__(self, uid: int) -> str:
         return self.get([uid])[0]
+
+    def __reduce__(self):
+        # After `close`, a store travels to other processes as a read-only view of its file.
+        return KeyReader, (self.path, list(self._batch_starts))
+
+
+class KeyReader:
+    """Read-only lookups in a closed `TextStore`'s file (what a pickled store becomes)."""
+
+    def __init__(self, path: Path, batch_starts: list[int]) -> None:
+        self.path, self._batch_starts = Path(path), batch_starts
+        self.count = batch_starts[-1]
+
+    def get(self, uids: Sequence[int]) -> list[str]:
+        return _read_keys(self.path, self._batch_starts, uids)
+
+
+def _read_keys(path: Path, batch_starts: list[int], uids: Sequence[int]) -> list[str]:
+    uids = np.asarray(uids, dtype=np.int64)
+    out: list[str | None] = [None] * len(uids)
+    if not len(uids):
+        return []
+    starts = np.asarray(batch_starts, dtype=np.int64)
+    batch_of = np.searchsorted(starts, uids, side="right") - 1
+    order = np.argsort(batch_of, kind="stable")
+    with pa.OSFile(str(path), "rb") as source:
+        reader = ipc.open_file(source)
+        bounds = np.flatnonzero(np.r_[True, batch_of[order][1:] != batch_of[order][:-1], True])
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            b = int(batch_of[order[lo]])
+            column = reader.get_batch(b).column(0)
+            picked = order[lo:hi]
+            values = column.take(pa.array(uids[picked] - starts[b])).to_pylist()
+            for i, v in zip(picked.tolist(), values):
+                out[i] = v
+    return out  # type: ignore[return-value]
 
 
 class SignatureFile:
@@ -219,6 +238,7 @@ class SignatureMatrix:
     """
 
     def __init__(self, path: Path, rows: int, num_perm: int) -> None:
+        self.path, self._rows = Path(path), rows
         with open(path, "rb") as fh:
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         self._array = np.frombuffer(self._map, dtype=np.uint32).reshape(rows, num_perm)
@@ -227,6 +247,9 @@ class SignatureMatrix:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    def __reduce__(self):
+        return SignatureMatrix, (self.path, self._rows, self.shape[1])  # re-mapped where it lands
 
     def __getitem__(self, index) -> np.ndarray:
         out = np.array(self._array[index])

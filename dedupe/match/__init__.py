@@ -4,6 +4,7 @@
 - `documents.py`: near-duplicate articles (LSH and containment candidates, exact measures);
 - `reprints.py`: OCR'd and abridged reprints, verified paragraph by paragraph by alignment;
 - `leaders.py`: verified links inside a large LSH bucket, a few checks per member, not all pairs;
+- `buckets.py`: segment LSH and verification as hash-bucket tasks, for a cluster engine;
 - `unionfind.py`: grouping of verified pairs.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from ..config import Config
+from ..engines import Engine
 from ..model import Corpus, DocumentMatches, SegmentMatches
 from .documents import match_documents
 from .segments import match_segments
@@ -23,18 +25,20 @@ side by side), while on smaller corpora running them together saves time and mem
 concern."""
 
 
-def match(corpus: Corpus, config: Config, threads: int = 1) -> tuple[DocumentMatches, SegmentMatches]:
+def match(corpus: Corpus, config: Config, threads: int = 1,
+          engine: Engine | None = None) -> tuple[DocumentMatches, SegmentMatches]:
     """Document matching, segment LSH and segment containment; side by side in three threads
     when `threads` >= 2 and the corpus has at most SIDE_BY_SIDE_MAX_SEGMENTS segments.
 
     They read disjoint parts of the corpus (documents vs keys vs passage sets) and spend most of
     their time in numpy sorts and compiled kernels, which release the GIL, so every core is used.
-    The output does not depend on the order."""
+    The output does not depend on the order. An engine that takes paths (a cluster) runs the
+    segment LSH and its verification (`match_segments`)."""
     if threads < 2 or corpus.n_occurrences > SIDE_BY_SIDE_MAX_SEGMENTS:
-        return match_documents(corpus, config), match_segments(corpus, config)
+        return match_documents(corpus, config), match_segments(corpus, config, engine=engine)
     with ThreadPoolExecutor(2, thread_name_prefix="dedupe-match") as pool:
         side = pool.submit(match_documents, corpus, config)
-        segments = match_segments(corpus, config, pool)
+        segments = match_segments(corpus, config, pool, engine=engine)
         return side.result(), segments
 
 

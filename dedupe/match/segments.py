@@ -19,18 +19,25 @@ memory follows the number of duplicates, not the size of the corpus.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Executor
+from pathlib import Path
 
 import numpy as np
 
 from ..config import Config
+from ..engines import Engine
+from ..engines.local import workers
 from ..model import Corpus, SegmentMatches
 from ..sketch.arrays import distinct
 from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, word_shingle_sets
+from .buckets import bucketed_links
 from .leaders import leader_links
 from .unionfind import UnionFind
+
+log = logging.getLogger("dedupe")
 
 _CHUNK = 20_000
 SEGMENT_MAX_DF = 50  # word shingles in more distinct passages than this are stock phrases
@@ -48,10 +55,22 @@ def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config) -> ShingleSet
     return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
 
 
-def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None) -> SegmentMatches:
+def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
+                   engine: Engine | None = None) -> SegmentMatches:
     """Near-duplicate groups and containment clusters of the corpus texts; the containment
-    candidates are found in `pool` (a thread) while this thread runs LSH, when one is given."""
+    candidates are found in `pool` (a thread) while this thread runs LSH, when one is given.
+    With an engine that takes paths (a cluster), LSH and its verification run there as hash
+    bucket tasks (`buckets.py`) and this process unites the verified links it gets back."""
     links_future = pool.submit(_containment_candidates, corpus, config) if pool is not None else None
+    if engine is not None and getattr(engine, "by_path", False):
+        verified_links = bucketed_links(corpus, config, engine, Path(corpus.keys.path).parent,
+                                        buckets=2 * workers(config))
+        log.info("segment LSH in hash buckets: %d verified links (%.1f MB) for union-find",
+                 len(verified_links), verified_links.nbytes / 1e6)
+        links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
+        sets = segment_sets(corpus, distinct(np.concatenate([verified_links.ravel(), links.ravel(),
+                                                               corpus.extensions.ravel()])), config)
+        return _grouped(corpus, config, sets, verified_links, links)
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
     # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
@@ -71,9 +90,17 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None)
     def verified(pairs: np.ndarray) -> np.ndarray:
         return sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold
 
+    verified_links = np.concatenate([found.pairs[verified(found.pairs)], leader_links(found.buckets, verified)])
+    return _grouped(corpus, config, sets, verified_links, links)
+
+
+def _grouped(corpus: Corpus, config: Config, sets: ShingleSets, verified_links: np.ndarray,
+             links: np.ndarray) -> SegmentMatches:
+    """Groups from the verified LSH links and the in-article near copies; clusters from the
+    groups and the containment candidates that verify."""
+    n_uids = corpus.keys.count
     groups = UnionFind(n_uids)
-    groups.union_pairs(found.pairs[verified(found.pairs)])
-    groups.union_pairs(leader_links(found.buckets, verified))
+    groups.union_pairs(verified_links)
     groups.union_pairs(corpus.extensions)  # exact relation, found per article
     group = groups.roots()
 

@@ -36,12 +36,13 @@ def test_a_partition_read_back_equals_the_prepared_batch(tmp_path):
     config = Config(batch_docs=2)
     path = _staged(tmp_path, config)
     store = DocumentStore(path)
-    refs = partitions(path, store.row_groups)
-    assert [p.index for p in refs] == [0, 1, 2]  # 5 articles, 2 per partition
+    refs = partitions(path, store.row_groups, tasks=2)
+    assert [(p.first, p.count) for p in refs] == [(0, 2), (2, 1)]  # 5 articles, 2 per row group
     texts = [data["text"] for _, data in store.iter_batches(("text",))]
-    for ref, batch_texts in zip(refs, texts):
-        folder = prepare_partition(ref, config)
-        assert Path(folder) == ref.folder and sorted(p.name for p in ref.folder.iterdir()) == sorted(
+    folders = [folder for ref in refs for folder in prepare_partition(ref, config)]
+    assert folders == [str(refs[0].folder(0)), str(refs[0].folder(1)), str(refs[1].folder(2))]
+    for folder, batch_texts in zip(folders, texts):
+        assert sorted(p.name for p in Path(folder).iterdir()) == sorted(
             f"{n}.parquet" for n in ("segments", "keys", "passages", "extensions", "documents", "sample"))
         got, want = read_partition(folder), prepare_batch(batch_texts, config)
         for field in want.__dataclass_fields__:
@@ -59,9 +60,9 @@ def test_a_partition_read_back_equals_the_prepared_batch(tmp_path):
 def test_a_finished_partition_is_not_redone_and_leaves_no_partial_folder(tmp_path):
     config = Config(batch_docs=2)
     ref = partitions(_staged(tmp_path, config), 3)[1]
-    folder = Path(prepare_partition(ref, config))
+    [folder] = map(Path, prepare_partition(ref, config))
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    assert prepare_partition(ref, config) == str(folder)  # a second attempt (a retried task)
+    assert prepare_partition(ref, config) == [str(folder)]  # a second attempt (a retried task)
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # nothing left aside
 
@@ -69,9 +70,16 @@ def test_a_finished_partition_is_not_redone_and_leaves_no_partial_folder(tmp_pat
 def test_a_partition_is_a_small_picklable_reference(tmp_path):
     import pickle
 
-    ref = Partition(str(tmp_path / "input.parquet"), 7)
+    ref = Partition(str(tmp_path / "input.parquet"), 7, 2)
     assert pickle.loads(pickle.dumps(ref)) == ref
-    assert ref.folder == tmp_path / "parts" / "000007"
+    assert ref.folder(8) == tmp_path / "parts" / "000008" and ref.label == "prepare-partition-7"
+
+
+def test_partitions_cut_row_groups_into_runs_of_at_most_four():
+    cut = partitions(Path("/x/input.parquet"), 82, tasks=8)
+    assert [p.count for p in cut] == [4] * 20 + [2] and cut[-1].first == 80
+    assert [p.count for p in partitions(Path("/x/input.parquet"), 5, tasks=8)] == [1] * 5
+    assert [p.count for p in partitions(Path("/x/input.parquet"), 17, tasks=8)] == [3] * 5 + [2]
 
 
 @pytest.mark.parametrize("batch_docs", [1, 2, 1024])
