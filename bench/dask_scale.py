@@ -120,10 +120,23 @@ def run_once(engine: str, corpus: Path, batch_docs: int | None, workers: int, do
         stages = {name: float(m.group(1)) for name in STAGES
                   for m in [re.search(rf"{name}: ([\d.]+) s", log)] if m}
         parts = re.search(r"(\d+) partitions prepared by path: ([\d.]+) MB of Parquet parts", log)
+        lsh = re.search(r"segment LSH: (\d+) band tasks ([\d.]+) s, ([\d.]+) MB of band values in (\d+) hash "
+                        r"buckets \((\d+) bytes per text\), \d+ bucket tasks ([\d.]+) s", log)
+        edges = re.search(r"(\d+) verified links \(([\d.]+) MB\) for union-find", log)
+        texts = re.search(r"(\d+) distinct texts", log)
+        read = re.search(r"inputs skipped\) in ([\d.]+) s", log)
+        if read:
+            stages["read"] = float(read.group(1))
         hashes = {name: hashlib.sha256((out / name).read_bytes()).hexdigest()[:16] for name in OUTPUTS}
         return {"engine": engine, "seconds": round(seconds, 2), "stages": stages, "memory": sampler.by_role(),
                 "partitions": int(parts.group(1)) if parts else None,
-                "parts_mb": float(parts.group(2)) if parts else None, "hashes": hashes}
+                "parts_mb": float(parts.group(2)) if parts else None,
+                "distinct_texts": int(texts.group(1)) if texts else None,
+                "lsh": {"band_tasks": int(lsh.group(1)), "band_s": float(lsh.group(2)),
+                        "shuffled_mb": float(lsh.group(3)), "buckets": int(lsh.group(4)),
+                        "bytes_per_text": int(lsh.group(5)), "bucket_s": float(lsh.group(6))} if lsh else None,
+                "edges": {"links": int(edges.group(1)), "mb": float(edges.group(2))} if edges else None,
+                "hashes": hashes}
 
 
 def main() -> int:

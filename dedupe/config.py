@@ -61,7 +61,7 @@ class Config:
     partition on a Dask cluster; the Prefect flow and `dedupe run --engine dask`). Same output."""
     partitions: int = 0
     """With `engine = "dask"`: tasks of the prepare pass, each a run of whole row groups (`batch_docs`
-    documents each, at most four); 0 = four per worker. The output does not depend on it."""
+    documents each, at most eight); 0 = four per worker. The output does not depend on it."""
     scheduler: str = ""
     """Dask scheduler address (`tcp://host:8786`, `tls://...`); empty: a LocalCluster of `workers`
     processes on 127.0.0.1."""

@@ -67,6 +67,7 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     """
     stage = Path(stage)
     path = stage / "input.parquet"
+    start = time.perf_counter()
     writer = DocumentWriter(path, config.batch_docs)
     skips: list[Skip] = []
     try:
@@ -84,7 +85,8 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
         listing = "".join(f"\n  {s.source}: {s.reason}" for s in skips)
         raise InputError(f"no readable documents in {input_dir}{listing}")
     write_skips(stage, skips)
-    log.info("read %d documents from %s (%d inputs skipped)", writer.count, input_dir, len(skips))
+    log.info("read %d documents from %s (%d inputs skipped) in %.1f s", writer.count, input_dir, len(skips),
+             time.perf_counter() - start)
     return path
 
 

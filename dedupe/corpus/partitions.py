@@ -41,7 +41,7 @@ PARTS = "parts"
 PARQUET_PLAIN = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 """Parts are written once and read once, whole: plain pages write 6x and read 6x faster than
 Parquet's defaults (dictionaries and statistics of random hashes buy nothing)."""
-MAX_GROUPS = 4
+MAX_GROUPS = 8
 """Row groups per task at most: each task costs its orchestration (a Prefect task run is a few
 API calls, about 0.2 s of the 2 cores here), so a task prepares several row groups when there are
 many; fewer would leave workers idle at the end."""

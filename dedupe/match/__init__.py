@@ -34,7 +34,10 @@ def match(corpus: Corpus, config: Config, threads: int = 1,
     their time in numpy sorts and compiled kernels, which release the GIL, so every core is used.
     The output does not depend on the order. An engine that takes paths (a cluster) runs the
     segment LSH and its verification (`match_segments`)."""
-    if threads < 2 or corpus.n_occurrences > SIDE_BY_SIDE_MAX_SEGMENTS:
+    # With a cluster doing the segment LSH, this process only waits for it meanwhile, and its
+    # LSH temporaries are not here: documents and containment run side by side at any size.
+    on_cluster = getattr(engine, "by_path", False)
+    if threads < 2 or (corpus.n_occurrences > SIDE_BY_SIDE_MAX_SEGMENTS and not on_cluster):
         return match_documents(corpus, config), match_segments(corpus, config, engine=engine)
     with ThreadPoolExecutor(2, thread_name_prefix="dedupe-match") as pool:
         side = pool.submit(match_documents, corpus, config)

@@ -21,6 +21,8 @@ do not depend on the number of parts, buckets or workers.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,8 @@ from ..sketch.lsh import LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, NUMPY_LSH_FR
     estimated_jaccard, lsh_params, pairs_in_groups
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .leaders import leader_links
+
+log = logging.getLogger("dedupe")
 
 PART_TEXTS = 250_000   # texts per band part (signature rows read per task: 128 MB at 128 perms)
 FOLDER = "lsh"
@@ -100,12 +104,18 @@ def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, buckets:
                   bands=b, rows=r, buckets=buckets, parts=-(-len(with_words) // PART_TEXTS),
                   screen=len(with_words) >= NUMPY_LSH_FROM, threshold=config.segment_threshold,
                   shingle_size=config.shingle_size, num_perm=config.num_perm, seed=config.seed)
+    start = time.perf_counter()
     for _ in engine.map(band_part, [BandPart(job, i) for i in range(job.parts)]):
         pass
+    banded = time.perf_counter()
+    shuffled = sum(p.stat().st_size for p in folder.glob("part-*-bucket-*.parquet"))
     links = [pq.read_table(path) for path in engine.map(bucket_links, [BucketTask(job, k) for k in range(buckets)])]
     a = np.concatenate([t.column("a").to_numpy() for t in links])
     c = np.concatenate([t.column("b").to_numpy() for t in links])
     keys = distinct(a * job.n_texts + c)  # a band bucket found in several hash buckets' bands
+    log.info("segment LSH: %d band tasks %.1f s, %.1f MB of band values in %d hash buckets (%.0f bytes per "
+             "text), %d bucket tasks %.1f s", job.parts, banded - start, shuffled / 1e6, buckets,
+             shuffled / len(with_words), buckets, time.perf_counter() - banded)
     return np.stack([keys // job.n_texts, keys % job.n_texts], axis=1)
 
 

@@ -75,9 +75,9 @@ def test_a_partition_is_a_small_picklable_reference(tmp_path):
     assert ref.folder(8) == tmp_path / "parts" / "000008" and ref.label == "prepare-partition-7"
 
 
-def test_partitions_cut_row_groups_into_runs_of_at_most_four():
+def test_partitions_cut_row_groups_into_runs_of_at_most_eight():
     cut = partitions(Path("/x/input.parquet"), 82, tasks=8)
-    assert [p.count for p in cut] == [4] * 20 + [2] and cut[-1].first == 80
+    assert [p.count for p in cut] == [8] * 10 + [2] and cut[-1].first == 80
     assert [p.count for p in partitions(Path("/x/input.parquet"), 5, tasks=8)] == [1] * 5
     assert [p.count for p in partitions(Path("/x/input.parquet"), 17, tasks=8)] == [3] * 5 + [2]
 

@@ -58,9 +58,13 @@ def test_each_deployment_loads_validates_and_schedules(deployment):
     from prefect.client.schemas.schedules import CronSchedule
 
     flow = _load(deployment["entrypoint"])
-    assert flow.name == "dedupe-nightly"
+    assert flow.name == {"nightly": "dedupe-nightly", "on-dask": "dedupe-news"}[deployment["name"]]
     parameters = deployment.get("parameters") or {}
     assert flow.validate_parameters(parameters) == parameters  # names and types fit the signature
+    if "overrides" in parameters:  # settings a deployment passes are valid config
+        from dedupe.config import load_config
+
+        load_config(parameters.get("config_path"), **parameters["overrides"])
     schedules = deployment.get("schedules") or []
     assert schedules and all("cron" in s for s in schedules)
     for schedule in schedules:
