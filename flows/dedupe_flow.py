@@ -10,12 +10,14 @@ changes between runs.
 
 Where the work runs is the config's `engine` (a deployment sets it in `overrides`):
 - `local`: the clean task prepares batches in worker processes of this machine;
-- `dask`: a subflow on prefect-dask's `DaskTaskRunner` runs the prepare pass as one Prefect task
-  per partition of the staged input (`dedupe.corpus.partitions`) on a Dask cluster: the one at
-  `scheduler`, or a `LocalCluster` of `workers` processes bound to 127.0.0.1. Tasks pass paths;
-  the stage folder (inside the output folder) must be visible to every worker. Matching, the
-  policy and the writers run in this process. The output is byte-identical to the local
-  engine's whatever the number of partitions and workers.
+- `dask`: a subflow on prefect-dask's `DaskTaskRunner` runs `clean` with its batch work as
+  Prefect tasks on a Dask cluster (the one at `scheduler`, or a `LocalCluster` of `workers`
+  processes bound to 127.0.0.1): the prepare pass, one task per partition of the staged input
+  (`dedupe.corpus.partitions`), and the segment LSH, one task per band range and per hash bucket
+  (`dedupe.match.buckets`). Tasks pass paths; the stage folder (inside the output folder) must be
+  visible to every worker. Union-find, document matching, the policy and the writers run in this
+  process. The output is byte-identical to the local engine's whatever the number of
+  partitions, buckets and workers.
 """
 
 from __future__ import annotations
@@ -47,11 +49,11 @@ def clean(stage: str, config: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(name="part", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def run_part(fn: Callable[[Any], str], part: Any) -> str:
+def run_part(fn: Callable[[Any], Any], part: Any) -> Any:
     """fn(part) on whichever worker the task runner picks: a partition of the prepare pass
     (`corpus.partitions.prepare_partition`, run name `prepare-partition-N`), a range of band
     values or a hash bucket of the segment LSH (`match.buckets`, `lsh-bands-N`, `lsh-bucket-N`).
-    Each writes Parquet parts and returns their path. A task whose worker died is run again by
+    Each writes Parquet parts and returns their paths. A task whose worker died is run again by
     Dask; a task that raised, by these retries."""
     return fn(part)
 
@@ -66,7 +68,7 @@ class TaskEngine:
     def __init__(self, window: int) -> None:
         self.window = window
 
-    def map(self, fn: Callable[[Any], str], items: Iterable[Any]) -> Iterator[str]:
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         pending: deque = deque()
         for item in items:
             pending.append(run_part.with_options(task_run_name=item.label).submit(fn, item))
@@ -99,7 +101,7 @@ def dask_task_runner(scheduler: str, workers: int) -> Any:
 
 @flow(name="dedupe-clean-dask")
 def clean_on_dask(stage: str, config: dict[str, Any], window: int) -> dict[str, Any]:
-    """`clean` with the prepare pass as Prefect tasks on this subflow's Dask task runner."""
+    """`clean` with its batch work as Prefect tasks on this subflow's Dask task runner."""
     with _api_for_workers():
         return _summary(pipeline.clean(stage, from_mapping(config), engine=TaskEngine(window)))
 
@@ -132,7 +134,7 @@ def publish(stage: str, output_dir: str) -> str:
 
 
 def _window(config: Any) -> int:
-    """Partitions in flight: enough to keep every worker busy while the driver reads results."""
+    """Tasks in flight: enough to keep every worker busy while the driver reads results."""
     return 2 * (config.workers or os.cpu_count() or 1) + 2
 
 

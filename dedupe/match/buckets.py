@@ -44,7 +44,10 @@ from .leaders import leader_links
 
 log = logging.getLogger("dedupe")
 
-PART_TEXTS = 250_000   # texts per band part (signature rows read per task: 128 MB at 128 perms)
+PART_TEXTS = 125_000   # texts per band part (signature rows read per task: 64 MB at 128 perms)
+BUCKET_ROWS = 4_000_000
+"""Band values per hash bucket at most (18 bytes each, a few times that while sorted and paired):
+the bucket count grows with the corpus so that a bucket task's memory does not."""
 FOLDER = "lsh"
 _SPREAD = np.uint64(0x9E3779B97F4A7C15)  # bucket of a band value: its top bits after an odd multiply
 
@@ -89,9 +92,10 @@ class BucketTask:
         return f"lsh-bucket-{self.index}"
 
 
-def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, buckets: int) -> np.ndarray:
+def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, min_buckets: int) -> np.ndarray:
     """Verified LSH links (M, 2) of the corpus texts, sorted and unique, computed as band-part and
-    bucket tasks on `engine`; the same links the local path unites (`segments.match_segments`)."""
+    bucket tasks on `engine`; the same links the local path unites (`segments.match_segments`).
+    At least `min_buckets` hash buckets, more when they would exceed BUCKET_ROWS band values."""
     with_words = np.flatnonzero(corpus.key_words > 0)
     if len(with_words) < 2:
         return np.empty((0, 2), dtype=np.int64)
@@ -99,6 +103,7 @@ def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, buckets:
     folder.mkdir(exist_ok=True)
     np.save(folder / "with_words.npy", with_words)
     b, r = lsh_params(max(MIN_LSH_THRESHOLD, config.segment_threshold - LSH_MARGIN), corpus.key_sigs.shape[1])
+    buckets = max(min_buckets, -(-len(with_words) * b // BUCKET_ROWS))
     job = BandJob(folder=str(folder.resolve()), signatures=corpus.key_sigs, keys=corpus.keys,
                   with_words=str((folder / "with_words.npy").resolve()), n_texts=corpus.keys.count,
                   bands=b, rows=r, buckets=buckets, parts=-(-len(with_words) // PART_TEXTS),

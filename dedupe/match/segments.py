@@ -64,7 +64,7 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
     links_future = pool.submit(_containment_candidates, corpus, config) if pool is not None else None
     if engine is not None and getattr(engine, "by_path", False):
         verified_links = bucketed_links(corpus, config, engine, Path(corpus.keys.path).parent,
-                                        buckets=2 * workers(config))
+                                        min_buckets=2 * workers(config))
         log.info("segment LSH in hash buckets: %d verified links (%.1f MB) for union-find",
                  len(verified_links), verified_links.nbytes / 1e6)
         links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)

@@ -11,6 +11,8 @@ import pytest
 
 from dedupe.config import Config
 from dedupe.engines.local import InlineEngine
+from dedupe.match import buckets
+from dedupe.match.buckets import BUCKET_ROWS
 from dedupe.match.segments import match_segments
 from dedupe.model import Document
 from dedupe.sketch.lsh import MAX_BUCKET, NUMPY_LSH_FROM
@@ -44,8 +46,11 @@ def corpus(tmp_path_factory):
     return built
 
 
-@pytest.mark.parametrize("workers", [1, 3, 8])  # 2, 6 and 16 hash buckets
-def test_hash_buckets_give_the_local_groups_and_clusters(corpus, workers):
+@pytest.mark.parametrize("workers, bucket_rows", [(1, BUCKET_ROWS), (3, BUCKET_ROWS), (8, BUCKET_ROWS), (1, 5000)])
+def test_hash_buckets_give_the_local_groups_and_clusters(corpus, workers, bucket_rows, monkeypatch):
+    """2, 6 and 16 hash buckets, and about 30 when a bucket may hold only 5,000 band values."""
+    monkeypatch.setattr(buckets, "BUCKET_ROWS", bucket_rows)
+    monkeypatch.setattr(buckets, "PART_TEXTS", 2000 if bucket_rows < BUCKET_ROWS else buckets.PART_TEXTS)
     config = Config(workers=workers)
     local = match_segments(corpus, config)
     bucketed = match_segments(corpus, config, engine=InlineEngine(by_path=True))
