@@ -2,7 +2,7 @@
 """The Dask engine against the local engine on the throughput corpus: wall time, per-stage times,
 per-process peak memory, bytes of partition parts, and the output's SHA-256 (equal or not).
 
-    .venv/bin/python bench/dask_scale.py --sizes 1000000                 # local, prefect and dask
+    .venv/bin/python bench/dask_scale.py --sizes 1000000 --rounds 3      # local, prefect and dask, alternated
     .venv/bin/python bench/dask_scale.py --sizes 200000 --partitions 2,4,16 --engines dask
     .venv/bin/python bench/dask_scale.py --sizes 3000000 --engines local,dask
 
@@ -145,6 +145,7 @@ def main() -> int:
     ap.add_argument("--engines", default="local,prefect,dask")
     ap.add_argument("--partitions", default="", help="dask runs at about these partition counts (comma-separated)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each engine, alternated (the machine's speed drifts)")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--json", type=Path, default=OUT / "dask_scale.json")
     args = ap.parse_args()
@@ -153,7 +154,7 @@ def main() -> int:
         corpus = build_corpus(DEFAULT_CORPORA, n, args.seed) / "jsonl"
         meta = json.loads((corpus.parent / "meta.json").read_text())
         docs = meta.get("articles") or meta.get("documents")
-        runs = [(e, None) for e in args.engines.split(",") if e]
+        runs = [(e, None) for _ in range(args.rounds) for e in args.engines.split(",") if e]
         if args.partitions:
             runs += [("dask", -(-docs // int(p))) for p in args.partitions.split(",")]
         for engine, batch_docs in runs:

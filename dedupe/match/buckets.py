@@ -44,8 +44,8 @@ from .leaders import leader_links
 
 log = logging.getLogger("dedupe")
 
-PART_TEXTS = 125_000   # texts per band part (signature rows read per task: 64 MB at 128 perms)
-BUCKET_ROWS = 4_000_000
+PART_TEXTS = 250_000   # texts per band part (signature rows read per task: 128 MB at 128 perms)
+BUCKET_ROWS = 6_000_000
 """Band values per hash bucket at most (18 bytes each, a few times that while sorted and paired):
 the bucket count grows with the corpus so that a bucket task's memory does not."""
 FOLDER = "lsh"
