@@ -57,8 +57,9 @@ class Config:
     workers: int = 0
     """Worker processes for segmenting and signing (0 = one per CPU); the output does not depend on it."""
     engine: str = "local"
-    """Where the prepare pass runs: `local` (this machine's processes) or `dask` (one Prefect task per
-    partition on a Dask cluster; the Prefect flow and `dedupe run --engine dask`). Same output."""
+    """Where batch work runs: `local` (this machine's processes) or `dask` (the prepare pass and the
+    segment LSH as Prefect tasks on a Dask cluster; the Prefect flow and `dedupe run --engine dask`).
+    Same output."""
     partitions: int = 0
     """With `engine = "dask"`: tasks of the prepare pass, each a run of whole row groups (`batch_docs`
     documents each, at most eight); 0 = four per worker. The output does not depend on it."""

@@ -123,6 +123,20 @@ def _api_for_workers() -> Iterator[None]:
         yield
 
 
+def _warn_if_unreachable(scheduler: str, logger: Any) -> None:
+    """A scheduler on another machine with no Prefect server configured: its workers will be
+    handed this flow's temporary API on 127.0.0.1, which they cannot reach."""
+    from urllib.parse import urlparse
+
+    from prefect.settings import PREFECT_API_URL
+
+    host = urlparse(scheduler).hostname or ""
+    if scheduler and not PREFECT_API_URL.value() and host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("dedupe: the Dask scheduler %s is not on this machine, but Prefect runs a temporary "
+                       "API server on 127.0.0.1 that its workers cannot reach: set PREFECT_API_URL to a "
+                       "Prefect server the workers can reach", scheduler)
+
+
 def _summary(report: Any) -> dict[str, Any]:
     return {"json": report.to_json(), "markdown": report.to_markdown(),
             "top_clusters": report.top_clusters, "summary": report.summary()}
@@ -160,6 +174,7 @@ def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
     with staged(output_dir) as stage:
         ingest(input_dir, str(stage), settings, output_dir)
         if config.engine == "dask":
+            _warn_if_unreachable(config.scheduler, logger)
             runner = dask_task_runner(config.scheduler, config.workers)
             report = clean_on_dask.with_options(task_runner=runner)(str(stage), settings, _window(config))
         else:

@@ -8,10 +8,11 @@ many workers.
 
 Local engines (`engines.local`) run in the calling thread or a pool of worker processes on this
 machine and receive the batches' texts. An engine whose workers run elsewhere sets `by_path`:
-the pipeline then hands it partitions of the staged input (`corpus.partitions`), and each task
-reads its partition and writes its results as Parquet parts next to it, so only paths cross the
-network. The Dask engine lives with the Prefect flows (`flows/dask_engine.py`), since it runs
-the partitions as Prefect tasks through prefect-dask's `DaskTaskRunner`.
+the pipeline then hands it partitions of the staged input (`corpus.partitions`) and the segment
+LSH's band ranges and hash buckets (`match.buckets`); each task reads its inputs from the stage
+folder and writes its results as Parquet parts next to them, so only paths cross the network.
+The Dask engine lives with the Prefect flows (`flows/dedupe_flow.py`, `TaskEngine`), since it
+runs these as Prefect tasks through prefect-dask's `DaskTaskRunner`.
 """
 
 from __future__ import annotations

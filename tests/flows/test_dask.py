@@ -170,3 +170,24 @@ def test_the_local_cluster_listens_on_127_0_0_1_only():
 def test_the_dask_runner_uses_a_given_scheduler_as_given():
     runner = load_flows_module("dedupe_flow").dask_task_runner("tls://dask.example.org:8786", 0)
     assert runner.address == "tls://dask.example.org:8786" and not runner.cluster_kwargs
+
+
+class _Logger:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, message: str, *args) -> None:
+        self.warnings.append(message % args)
+
+
+def test_a_remote_scheduler_without_a_prefect_server_is_warned_about(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    warn = load_flows_module("dedupe_flow")._warn_if_unreachable
+    for scheduler, warned in (("tcp://10.0.0.5:8786", True), ("tls://dask.example.org:8786", True),
+                              ("tcp://127.0.0.1:8786", False), ("", False)):
+        logger = _Logger()
+        warn(scheduler, logger)
+        assert bool(logger.warnings) == warned, scheduler
+    logger = _Logger()
+    warn("tcp://10.0.0.5:8786", logger)
+    assert "set PREFECT_API_URL" in logger.warnings[0] and "tcp://10.0.0.5:8786" in logger.warnings[0]
