@@ -127,6 +127,22 @@ def test_a_real_dask_cluster_gives_the_local_engines_bytes(bench, tmp_path):
 
 
 @pytest.mark.slow
+def test_without_a_scheduler_a_local_cluster_gives_the_local_engines_bytes(tmp_path):
+    """`--engine dask` alone: the flow starts a LocalCluster of --workers processes itself."""
+    inputs = _sample_variants(tmp_path / "variants")
+    config = tmp_path / "c.toml"
+    config.write_text("batch_docs = 4\n")
+    dedupe.run(inputs, tmp_path / "local", Config(batch_docs=4))
+    run = subprocess.run([sys.executable, "-m", "dedupe", "run", "--engine", "dask", "--workers", "2", "--input",
+                          str(inputs), "--output", str(tmp_path / "out"), "--config", str(config), "-v"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _hashes(tmp_path / "out") == _hashes(tmp_path / "local")
+    log = run.stdout + run.stderr
+    assert "partitions prepared by path" in log and "segment LSH:" in log  # the work went to the cluster
+
+
+@pytest.mark.slow
 def test_a_worker_killed_while_signing_does_not_fail_the_run(bench, tmp_path):
     inputs, local, batch_docs = bench
     out = tmp_path / "out"
