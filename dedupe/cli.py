@@ -4,6 +4,7 @@
                [--scheduler tcp://HOST:PORT] [--workers N] [-v | -q]
     dedupe update --input DIR --table DIR [--config FILE] [--engine prefect|local] [-v | -q]
     dedupe export --table DIR --output DIR [--run N]
+    dedupe warmup
     dedupe evaluate --labels FILE --output DIR [--input DIR --config FILE] [--json FILE]
     dedupe --version
 
@@ -78,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--run", type=int, help="the tables as a completed run left them (its run_number; default the last)")
     ev = sub.add_parser("evaluate", parents=[verbosity], help="score an output against labels (see docs/labels.md)",
                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_parser("warmup", parents=[verbosity], help="compile the kernels into numba's cache once "
+                   "(a container image or a worker runs it after installing)")
     ev.add_argument("--labels", required=True, type=Path, help="labels.jsonl (or its directory)")
     ev.add_argument("--output", required=True, type=Path, help="output directory to score")
     ev.add_argument("--input", type=Path, help="if given, run the pipeline on it first (locally)")
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _update(args)
             if args.command == "export":
                 return _export(args)
+            if args.command == "warmup":
+                return _warmup(args)
             return _evaluate(args)
     except (ConfigError, InputError, OutputError) as err:
         print(f"dedupe: error: {err}", file=sys.stderr)
@@ -281,6 +286,22 @@ def _written(output: Path, summary: dict) -> str:
             f"{summary['documents']} documents ({len(summary['skipped'])} inputs skipped), "
             f"{summary['segments']} segments, {summary['segments_removed']} removed, "
             f"{summary['documents_dropped']} near-duplicate documents marked")
+
+
+def _warmup(args: argparse.Namespace) -> int:
+    import time
+
+    from .config import ConfigError
+    from .kernels.warmup import cache_folder, warmup
+
+    start = time.perf_counter()
+    try:
+        counts = warmup()
+    except RuntimeError as err:
+        raise ConfigError(str(err)) from None
+    if not args.quiet:
+        print(f"dedupe: {len(counts)} kernels ready in {cache_folder()} ({time.perf_counter() - start:.1f} s)")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ function of how much work it is (`use_compiled`), never of what happens to be lo
 so the same call takes the same path in every process. numba itself is imported only when a
 call first needs it: a run on a handful of files never loads the compiler.
 
-Set DEDUPE_NO_NUMBA=1 to run everything on the numpy paths.
+Set DEDUPE_NO_NUMBA=1 to run everything on the numpy paths. `warmup.py` (`dedupe warmup`)
+compiles every kernel into numba's cache ahead of the first run.
 """
 
 from __future__ import annotations

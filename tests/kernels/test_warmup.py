@@ -1,0 +1,45 @@
+"""`dedupe warmup`: after it, a fresh process runs the pipeline without compiling anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+RUN_AND_REPORT = """
+import json, sys, tempfile
+from pathlib import Path
+import dedupe
+from dedupe.config import Config
+from dedupe.kernels.warmup import cache_stats, warmup_corpus
+with tempfile.TemporaryDirectory() as tmp:
+    corpus = warmup_corpus(Path(tmp) / "in", articles=1100, seed=7)  # not the warm-up's own corpus
+    dedupe.run(corpus, Path(tmp) / "out", Config(workers=1))
+print(json.dumps(cache_stats()))
+"""
+
+
+@pytest.mark.slow
+def test_after_warmup_a_fresh_process_compiles_nothing(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    warm = subprocess.run([sys.executable, "-m", "dedupe", "warmup"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.startswith("dedupe: 8 kernels ready in " + str(tmp_path / "numba"))
+    run = subprocess.run([sys.executable, "-c", RUN_AND_REPORT], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    stats = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len(stats) == 8
+    assert all(misses == 0 and hits >= 1 for hits, misses in stats.values()), stats  # loaded, not compiled
+
+
+def test_warmup_without_numba_is_one_clear_line(tmp_path):
+    env = dict(os.environ, DEDUPE_NO_NUMBA="1")
+    run = subprocess.run([sys.executable, "-m", "dedupe", "warmup"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip() == ("dedupe: error: numba is not available (not installed, or DEDUPE_NO_NUMBA=1): "
+                                  "nothing to compile")
