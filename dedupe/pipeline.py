@@ -104,8 +104,8 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     worker processes when the input is large enough to pay for them; `prepared` keeps prepared
     batches between runs (`corpus.cache`)."""
     if engine is None and config.engine != "local":
-        raise ConfigError(f"engine = {config.engine!r} runs through the Prefect flow (dedupe run --engine "
-                          f"{config.engine}); a library call passes engine=... instead")
+        raise ConfigError(f"engine = {config.engine!r} runs only through the Prefect flow of `dedupe run "
+                          f"--engine {config.engine}`: set engine = \"local\" here (or, from Python, pass an engine)")
     stage = Path(stage)
     docs = DocumentStore(stage / "input.parquet")
     skips = [Skip(**s) for s in json.loads((stage / "skipped.json").read_text())]

@@ -44,7 +44,7 @@ def test_a_dask_config_in_a_plain_library_run_is_one_clear_line(tmp_path, capsys
     import dedupe
     from dedupe.config import load_config
 
-    with pytest.raises(ConfigError, match="runs through the Prefect flow"):
+    with pytest.raises(ConfigError, match="runs only through the Prefect flow of `dedupe run --engine dask`"):
         dedupe.run(RAW, tmp_path / "lib", load_config(config))
     assert not (tmp_path / "lib" / "documents.parquet").exists()
 
