@@ -37,7 +37,7 @@ from corpus import build_corpus
 
 DEDUPE = Path(sys.executable).with_name("dedupe")
 OUTPUTS = ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json")
-STAGES = ("segment and sign", "match", "decide", "write")
+STAGES = ("read", "segment and sign", "match", "decide", "write")
 
 
 class ProcessPeaks(threading.Thread):
@@ -118,15 +118,12 @@ def run_once(engine: str, corpus: Path, batch_docs: int | None, workers: int, do
         if proc.returncode:
             raise SystemExit(f"{engine} run failed ({proc.returncode}):\n{log[-4000:]}")
         stages = {name: float(m.group(1)) for name in STAGES
-                  for m in [re.search(rf"{name}: ([\d.]+) s", log)] if m}
+                  for m in [re.search(rf"INFO: {name}: ([\d.]+) s", log)] if m}
         parts = re.search(r"(\d+) partitions prepared by path: ([\d.]+) MB of Parquet parts", log)
         lsh = re.search(r"segment LSH: (\d+) band tasks ([\d.]+) s, ([\d.]+) MB of band values in (\d+) hash "
                         r"buckets \((\d+) bytes per text\), \d+ bucket tasks ([\d.]+) s", log)
         edges = re.search(r"(\d+) verified links \(([\d.]+) MB\) for union-find", log)
         texts = re.search(r"(\d+) distinct texts", log)
-        read = re.search(r"inputs skipped\) in ([\d.]+) s", log)
-        if read:
-            stages["read"] = float(read.group(1))
         hashes = {name: hashlib.sha256((out / name).read_bytes()).hexdigest()[:16] for name in OUTPUTS}
         return {"engine": engine, "seconds": round(seconds, 2), "stages": stages, "memory": sampler.by_role(),
                 "partitions": int(parts.group(1)) if parts else None,
@@ -166,7 +163,7 @@ def main() -> int:
     for r in results:
         mem = r["memory"]
         rows.append([f"{r['paragraphs']:,}", r["engine"], str(r["partitions"] or "-"), fmt(r["seconds"], 1),
-                     " / ".join(fmt(r["stages"].get(s), 1) for s in STAGES),
+                     " / ".join(fmt(r["stages"].get(s), 1) for s in STAGES[1:]),
                      fmt(mem.get("driver", {}).get("max_peak_mb")),
                      f"{mem.get('worker', {}).get('max_peak_mb', 0):.0f} ({mem.get('worker', {}).get('processes', 0)})",
                      fmt(r["parts_mb"], 1), r["hashes"]["documents.parquet"] + " " + r["hashes"]["segments.parquet"]

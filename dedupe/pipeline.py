@@ -67,15 +67,15 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     """
     stage = Path(stage)
     path = stage / "input.parquet"
-    start = time.perf_counter()
     writer = DocumentWriter(path, config.batch_docs)
     skips: list[Skip] = []
     try:
-        for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None):
-            if isinstance(item, Document):
-                writer.add(item)
-            else:
-                skips.append(item)
+        with _stage("read"):
+            for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None):
+                if isinstance(item, Document):
+                    writer.add(item)
+                else:
+                    skips.append(item)
     finally:
         writer.close()
     if skips and config.strict:
@@ -85,8 +85,7 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
         listing = "".join(f"\n  {s.source}: {s.reason}" for s in skips)
         raise InputError(f"no readable documents in {input_dir}{listing}")
     write_skips(stage, skips)
-    log.info("read %d documents from %s (%d inputs skipped) in %.1f s", writer.count, input_dir, len(skips),
-             time.perf_counter() - start)
+    log.info("read %d documents from %s (%d inputs skipped)", writer.count, input_dir, len(skips))
     return path
 
 

@@ -35,6 +35,7 @@ from prefect.cache_policies import NO_CACHE
 
 from dedupe import pipeline
 from dedupe.config import from_mapping, load_config
+from dedupe.engines.local import workers
 from dedupe.io.staging import staged
 
 
@@ -86,8 +87,8 @@ class TaskEngine:
 
 def dask_task_runner(scheduler: str, workers: int) -> Any:
     """prefect-dask's runner: the cluster at `scheduler` as given, or a LocalCluster of `workers`
-    single-threaded processes (0: one per CPU) whose every port (scheduler, workers, the
-    scheduler's HTTP health port) is bound to 127.0.0.1."""
+    single-threaded processes whose every port (scheduler, workers, the scheduler's HTTP health
+    port) is bound to 127.0.0.1."""
     from prefect_dask import DaskTaskRunner
 
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # workers inherit it; the user's value wins
@@ -95,7 +96,7 @@ def dask_task_runner(scheduler: str, workers: int) -> Any:
     if scheduler:
         return DaskTaskRunner(address=scheduler)
     return DaskTaskRunner(cluster_kwargs={
-        "n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+        "n_workers": workers, "threads_per_worker": 1, "processes": True,
         "host": "127.0.0.1", "dashboard_address": None})
 
 
@@ -149,7 +150,7 @@ def publish(stage: str, output_dir: str) -> str:
 
 def _window(config: Any) -> int:
     """Tasks in flight: enough to keep every worker busy while the driver reads results."""
-    return 2 * (config.workers or os.cpu_count() or 1) + 2
+    return 2 * workers(config) + 2
 
 
 # A flow file is loaded by path under a module name workers cannot import: the task above must
@@ -175,7 +176,7 @@ def dedupe_flow(input_dir: str = "raw", output_dir: str = "parquet",
         ingest(input_dir, str(stage), settings, output_dir)
         if config.engine == "dask":
             _warn_if_unreachable(config.scheduler, logger)
-            runner = dask_task_runner(config.scheduler, config.workers)
+            runner = dask_task_runner(config.scheduler, workers(config))
             report = clean_on_dask.with_options(task_runner=runner)(str(stage), settings, _window(config))
         else:
             report = clean(str(stage), settings)

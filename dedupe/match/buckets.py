@@ -36,10 +36,9 @@ from ..config import Config
 from ..corpus.partitions import PARQUET_PLAIN
 from ..model import Corpus
 from ..sketch.arrays import distinct, ranges
-from ..sketch.hashing import BAND_MULT
 from ..sketch.lsh import LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, NUMPY_LSH_FROM, Buckets, \
-    estimated_jaccard, lsh_params, pairs_in_groups
-from ..sketch.sets import ShingleSets, word_shingle_sets
+    band_values, estimated_jaccard, lsh_params, pairs_in_groups
+from ..sketch.sets import stored_word_sets
 from .leaders import leader_links
 
 log = logging.getLogger("dedupe")
@@ -66,30 +65,20 @@ class BandJob:
     buckets: int
     parts: int
     screen: bool
-    threshold: float
-    shingle_size: int
-    num_perm: int
-    seed: int
+    config: Config
 
 
 @dataclass(frozen=True)
-class BandPart:
+class LshTask:
+    """Task `index` of one phase, `bands` (a range of texts) or `bucket` (a hash bucket)."""
+
     job: BandJob
+    phase: str
     index: int
 
     @property
     def label(self) -> str:
-        return f"lsh-bands-{self.index}"
-
-
-@dataclass(frozen=True)
-class BucketTask:
-    job: BandJob
-    index: int
-
-    @property
-    def label(self) -> str:
-        return f"lsh-bucket-{self.index}"
+        return f"lsh-{self.phase}-{self.index}"
 
 
 def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, min_buckets: int) -> np.ndarray:
@@ -107,14 +96,13 @@ def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, min_buck
     job = BandJob(folder=str(folder.resolve()), signatures=corpus.key_sigs, keys=corpus.keys,
                   with_words=str((folder / "with_words.npy").resolve()), n_texts=corpus.keys.count,
                   bands=b, rows=r, buckets=buckets, parts=-(-len(with_words) // PART_TEXTS),
-                  screen=len(with_words) >= NUMPY_LSH_FROM, threshold=config.segment_threshold,
-                  shingle_size=config.shingle_size, num_perm=config.num_perm, seed=config.seed)
+                  screen=len(with_words) >= NUMPY_LSH_FROM, config=config)
     start = time.perf_counter()
-    for _ in engine.map(band_part, [BandPart(job, i) for i in range(job.parts)]):
+    for _ in engine.map(band_part, [LshTask(job, "bands", i) for i in range(job.parts)]):
         pass
     banded = time.perf_counter()
     shuffled = sum(p.stat().st_size for p in folder.glob("part-*-bucket-*.parquet"))
-    links = [pq.read_table(path) for path in engine.map(bucket_links, [BucketTask(job, k) for k in range(buckets)])]
+    links = [pq.read_table(path) for path in engine.map(bucket_links, [LshTask(job, "bucket", k) for k in range(buckets)])]
     a = np.concatenate([t.column("a").to_numpy() for t in links])
     c = np.concatenate([t.column("b").to_numpy() for t in links])
     keys = distinct(a * job.n_texts + c)  # a band bucket found in several hash buckets' bands
@@ -124,16 +112,12 @@ def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, min_buck
     return np.stack([keys // job.n_texts, keys % job.n_texts], axis=1)
 
 
-def band_part(task: BandPart) -> str:
+def band_part(task: LshTask) -> str:
     """Band values of one range of texts, split by hash bucket; returns the folder."""
     job = task.job
     ids = np.load(job.with_words)[task.index * PART_TEXTS: (task.index + 1) * PART_TEXTS]
-    rows = np.asarray(job.signatures[ids], dtype=np.uint64)
-    mult = BAND_MULT[:job.rows]
-    values = np.empty((job.bands, len(ids)), dtype=np.uint64)
+    values = band_values(job.signatures[ids, : job.bands * job.rows], job.rows)  # as `sketch.lsh` bands them
     with np.errstate(over="ignore"):
-        for i in range(job.bands):  # the combination of `sketch.lsh._band_groups`
-            values[i] = (rows[:, i * job.rows: (i + 1) * job.rows] * mult).sum(axis=1, dtype=np.uint64)
         band = np.repeat(np.arange(job.bands, dtype=np.uint16), len(ids))
         flat = values.ravel()
         bucket = ((flat + band.astype(np.uint64)) * _SPREAD >> np.uint64(40)) % np.uint64(job.buckets)
@@ -147,7 +131,7 @@ def band_part(task: BandPart) -> str:
     return job.folder
 
 
-def bucket_links(task: BucketTask) -> str:
+def bucket_links(task: LshTask) -> str:
     """The verified links of one hash bucket's band buckets; returns the links file."""
     job = task.job
     parts = [pq.read_table(Path(job.folder) / f"part-{p:04d}-bucket-{task.index:04d}.parquet")
@@ -165,30 +149,21 @@ def bucket_links(task: BucketTask) -> str:
     pair_keys = distinct(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
     pairs = np.stack([pair_keys // n, pair_keys % n], axis=1)
     if job.screen and len(pairs):
-        pairs = pairs[estimated_jaccard(job.signatures, pairs) >= job.threshold - LSH_MARGIN]
+        pairs = pairs[estimated_jaccard(job.signatures, pairs) >= job.config.segment_threshold - LSH_MARGIN]
     big = sizes > MAX_BUCKET
     large = Buckets.of(owners[ranges(starts[big], sizes[big])], sizes[big]) if big.any() else Buckets.empty()
-    involved = distinct(np.concatenate([pairs.ravel(), large.members]))
-    sets = _exact_sets(job, involved)
+    involved = distinct(np.concatenate([pairs.ravel(), large.members]))  # all have words
+    config = job.config
+    sets = stored_word_sets(job.keys, involved, config.shingle_size, config.num_perm, config.seed)
 
     def verified(p: np.ndarray) -> np.ndarray:
-        return sets.jaccard(p[:, 0], p[:, 1]) >= job.threshold
+        return sets.jaccard(p[:, 0], p[:, 1]) >= config.segment_threshold
 
     links = np.concatenate([pairs[verified(pairs)] if len(pairs) else pairs,
                             leader_links(large, verified) if len(large) else np.empty((0, 2), np.int64)])
     path = Path(job.folder) / f"links-{task.index:04d}.parquet"
     _write_atomic(pa.table({"a": links[:, 0].astype(np.int64), "b": links[:, 1].astype(np.int64)}), path)
     return str(path)
-
-
-def _exact_sets(job: BandJob, uids: np.ndarray) -> ShingleSets:
-    """Word shingle sets of the given sorted uids (all with words), as `segments.segment_sets`."""
-    parts = []
-    for lo in range(0, len(uids), 20_000):
-        sets, _ = word_shingle_sets(job.keys.get(uids[lo: lo + 20_000]), job.shingle_size, job.num_perm,
-                                    job.seed, signatures=False)
-        parts.append(sets)
-    return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:

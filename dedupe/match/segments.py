@@ -32,27 +32,20 @@ from ..model import Corpus, SegmentMatches
 from ..sketch.arrays import distinct
 from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
-from ..sketch.sets import ShingleSets, word_shingle_sets
+from ..sketch.sets import ShingleSets, stored_word_sets
 from .buckets import bucketed_links
 from .leaders import leader_links
 from .unionfind import UnionFind
 
 log = logging.getLogger("dedupe")
 
-_CHUNK = 20_000
 SEGMENT_MAX_DF = 50  # word shingles in more distinct passages than this are stock phrases
 
 
 def segment_sets(corpus: Corpus, uids: np.ndarray, config: Config) -> ShingleSets:
     """Exact word shingle sets of the given sorted uids, read and shingled in bounded chunks."""
-    parts = []
-    for lo in range(0, len(uids), _CHUNK):
-        chunk = uids[lo: lo + _CHUNK]
-        keys = corpus.keys.get(chunk)
-        keys = [k if w else "" for k, w in zip(keys, corpus.key_words[chunk].tolist())]
-        sets, _ = word_shingle_sets(keys, config.shingle_size, config.num_perm, config.seed, signatures=False)
-        parts.append(sets)
-    return ShingleSets.concat(parts, ids=np.asarray(uids, dtype=np.int64))
+    return stored_word_sets(corpus.keys, uids, config.shingle_size, config.num_perm, config.seed,
+                            words=corpus.key_words)
 
 
 def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,

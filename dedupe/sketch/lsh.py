@@ -180,23 +180,31 @@ def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk:
                  pass_bytes: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per band: (`ids` ordered by band value, stably; start and size of each run of equal
     values), the texts sharing each band value."""
-    mult = BAND_MULT[:r]
     # Bands are hashed a few at a time, reading the signature rows once per group of bands:
     # fewer passes over a file-backed matrix, and at most `pass_bytes` of band values at a time.
     per_pass = int(max(1, min(b, pass_bytes // (8 * len(ids)))))
     for first in range(0, b, per_pass):
         bands = range(first, min(b, first + per_pass))
         values = np.empty((len(bands), len(ids)), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for lo in range(0, len(ids), chunk):
-                rows = np.asarray(signatures[ids[lo: lo + chunk], first * r: bands[-1] * r + r], dtype=np.uint64)
-                for i in range(len(bands)):
-                    values[i, lo: lo + chunk] = (rows[:, i * r: (i + 1) * r] * mult).sum(axis=1, dtype=np.uint64)
+        for lo in range(0, len(ids), chunk):
+            values[:, lo: lo + chunk] = band_values(signatures[ids[lo: lo + chunk], first * r: bands[-1] * r + r], r)
         for i in range(len(bands)):
             order = np.argsort(values[i], kind="stable")
             sorted_values = values[i][order]
             starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
             yield ids[order], starts, np.diff(np.r_[starts, len(sorted_values)])
+
+
+def band_values(rows: np.ndarray, r: int) -> np.ndarray:
+    """(bands, len(rows)) uint64: the value of each band of `r` consecutive signature columns,
+    the r values combined with the odd multipliers `BAND_MULT` (wrapping)."""
+    rows = np.asarray(rows, dtype=np.uint64)
+    mult = BAND_MULT[:r]
+    out = np.empty((rows.shape[1] // r, len(rows)), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(len(out)):
+            out[i] = (rows[:, i * r: (i + 1) * r] * mult).sum(axis=1, dtype=np.uint64)
+    return out
 
 
 def pairs_in_groups(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n: int,

@@ -156,6 +156,22 @@ def word_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, si
                    not signatures if sets is None else sets)
 
 
+def stored_word_sets(store, ids: np.ndarray, n: int, num_perm: int, seed: int,
+                     words: np.ndarray | None = None, chunk: int = 20_000) -> ShingleSets:
+    """Exact word shingle sets of the texts `ids` (sorted) of a key store (anything with
+    `get(ids) -> list[str]`), read and shingled `chunk` at a time and named by their ids; a text
+    whose `words` count is 0 gets the empty text's set."""
+    parts = []
+    for lo in range(0, len(ids), chunk):
+        part = ids[lo: lo + chunk]
+        texts = store.get(part)
+        if words is not None:
+            texts = [t if w else "" for t, w in zip(texts, words[part].tolist())]
+        sets, _ = word_shingle_sets(texts, n, num_perm, seed, signatures=False)
+        parts.append(sets)
+    return ShingleSets.concat(parts, ids=np.asarray(ids, dtype=np.int64))
+
+
 def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, signatures: bool = True,
                       sets: bool | None = None, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
     """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts, optionally
