@@ -40,6 +40,12 @@ def use_compiled(work: int) -> bool:
     return work >= MIN_WORK and available()
 
 
+_LETTER = np.zeros(256, dtype=np.bool_)
+_LETTER[ord("A"): ord("Z") + 1] = _LETTER[ord("a"): ord("z") + 1] = True
+_WORD = _LETTER.copy()
+_WORD[ord("0"): ord("9") + 1] = _WORD[ord("_")] = True
+
+
 def _compiled():
     from . import compiled
 
@@ -67,7 +73,7 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
     n = len(offsets) - 1
     out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
     counts = np.zeros(n, dtype=np.int64)
-    used = _compiled().ascii_words(buf, offsets, out, counts)
+    used = _compiled().ascii_words(buf, offsets, _LETTER, _WORD, out, counts)
     return out[:used].tobytes().decode("ascii"), counts
 
 
@@ -75,14 +81,29 @@ def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
     return _compiled().hash_words(buf, counts, out)
 
 
-def containment_queries(*args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _compiled().containment_queries(*args)
+def containment_queries(row_offsets, *args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q, x, shared) of every text q's query, in query order (see `compiled.containment_queries`);
+    the outputs grow by doubling when a query's pairs do not fit."""
+    n = len(row_offsets) - 1
+    counter = np.zeros(max(n, 1), dtype=np.int64)
+    touched = np.empty(max(n, 1), dtype=np.int64)
+    cap = max(1024, n)
+    parts = []
+    first = 0
+    while first < n:
+        out = np.empty((3, cap), dtype=np.int64)
+        first, m = _compiled().containment_queries(row_offsets, *args, first, counter, touched, out[0], out[1], out[2])
+        parts.append(out[:, :m])
+        cap *= 2
+    got = np.concatenate(parts, axis=1) if parts else np.empty((3, 0), dtype=np.int64)
+    return got[0], got[1], got[2]
 
 
 def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty_like(values)
     out_offsets = np.empty_like(offsets)
-    used = _compiled().unique_rows(values, offsets, out, out_offsets)
+    stack = np.empty(128, dtype=np.int64)  # quicksort's deferred ranges: 64 levels
+    used = _compiled().unique_rows(values, offsets, out, out_offsets, stack)
     return out[:used].copy(), out_offsets
 
 

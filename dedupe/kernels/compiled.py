@@ -80,18 +80,13 @@ def char_shingles(buf, offsets, n, byte_hashes, mult, salt, rate, out, out_offse
     return o
 
 @_jit
-def ascii_words(buf, offsets, out, counts):
+def ascii_words(buf, offsets, letter, word, out, counts):
     """`text.normalize.words` of each lower-cased ASCII text buf[offsets[s]:offsets[s+1]]: runs
     of [a-z0-9_], and a dotted abbreviation (letter, then "." + letter at least once, not
     followed by a word character) as one word without its dots; written joined by single
     spaces, texts separated by newlines. counts[s] = words of text s. Returns the bytes
-    written. (Character classes are spelled out: a jitted helper would be a closure
-    variable, which numba's cache cannot key on.)"""
-    word = np.zeros(256, dtype=np.bool_)
-    letter = np.zeros(256, dtype=np.bool_)
-    for ch in range(256):
-        letter[ch] = (65 <= ch <= 90) or (97 <= ch <= 122)
-        word[ch] = letter[ch] or (48 <= ch <= 57) or ch == 95
+    written. `letter` and `word` are the byte classes ([A-Za-z], [A-Za-z0-9_]) as 256 booleans:
+    passed in, not built here, as building them costs most of the compile time."""
     o = 0
     for s in range(offsets.shape[0] - 1):
         if s > 0:
@@ -132,16 +127,66 @@ def ascii_words(buf, offsets, out, counts):
     return o
 
 @_jit
-def unique_rows(values, offsets, out, out_offsets):
-    """`sketch.sets.unique_per_set`: each row sorted and deduplicated, rows kept in place."""
+def unique_rows(values, offsets, out, out_offsets, stack):
+    """`sketch.sets.unique_per_set`: each row sorted and deduplicated, rows kept in place.
+
+    The sort is written out (quicksort, median of three, insertion sort below 16 values; the
+    larger part is deferred on `stack`, so it holds at most 2 * 64 bounds): numba's `np.sort`
+    costs more to compile than this whole module."""
     o = 0
     for s in range(offsets.shape[0] - 1):
         out_offsets[s] = o
-        row = np.sort(values[offsets[s]: offsets[s + 1]])
-        for i in range(row.shape[0]):
-            if i == 0 or row[i] != row[i - 1]:
-                out[o] = row[i]
-                o += 1
+        lo, hi = offsets[s], offsets[s + 1]
+        for i in range(hi - lo):
+            out[o + i] = values[lo + i]
+        top = 0
+        left, right = o, o + hi - lo - 1  # bounds inclusive
+        while True:
+            while right - left >= 16:
+                mid = (left + right) >> 1
+                if out[mid] < out[left]:
+                    out[mid], out[left] = out[left], out[mid]
+                if out[right] < out[left]:
+                    out[right], out[left] = out[left], out[right]
+                if out[right] < out[mid]:
+                    out[right], out[mid] = out[mid], out[right]
+                pivot = out[mid]
+                i, j = left - 1, right + 1
+                while True:  # Hoare's partition: left..j <= pivot <= j+1..right, j < right
+                    i += 1
+                    while out[i] < pivot:
+                        i += 1
+                    j -= 1
+                    while out[j] > pivot:
+                        j -= 1
+                    if i >= j:
+                        break
+                    out[i], out[j] = out[j], out[i]
+                if j - left < right - j:
+                    stack[top], stack[top + 1] = j + 1, right
+                    right = j
+                else:
+                    stack[top], stack[top + 1] = left, j
+                    left = j + 1
+                top += 2
+            for i in range(left + 1, right + 1):
+                x = out[i]
+                k = i - 1
+                while k >= left and out[k] > x:
+                    out[k + 1] = out[k]
+                    k -= 1
+                out[k + 1] = x
+            if top == 0:
+                break
+            top -= 2
+            left, right = stack[top], stack[top + 1]
+        end = o + hi - lo
+        w = o
+        for i in range(o, end):
+            if i == o or out[i] != out[w - 1]:
+                out[w] = out[i]
+                w += 1
+        o = w
     out_offsets[offsets.shape[0] - 1] = o
     return o
 
@@ -191,21 +236,18 @@ def hash_words(buf, counts, out):
 
 @_jit
 def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size, owner_sorted,
-                        query_size, cut, max_df):
-    """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q,
-    count the shingles it shares with every other text x through the postings of its
-    shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
-    cut * query_size[q]; returns (q, x, shared count). Memory: one counter per text plus the
-    pairs kept."""
+                        query_size, cut, max_df, first, counter, touched, out_q, out_x, out_c):
+    """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q from
+    `first` on, count the shingles it shares with every other text x through the postings of
+    its shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
+    cut * query_size[q], as (out_q, out_x, out_c) = (q, x, shared count). Stops before a query
+    whose pairs might not fit in the outputs; returns (next query, pairs written). `counter`
+    (zeros) and `touched` hold one value per text. (Outputs are the caller's: allocating and
+    returning arrays here triples the compile time.)"""
     n = row_offsets.shape[0] - 1
-    counter = np.zeros(n, dtype=np.int64)
-    touched = np.empty(n, dtype=np.int64)
-    cap = 1024
-    out_q = np.empty(cap, dtype=np.int64)
-    out_x = np.empty(cap, dtype=np.int64)
-    out_c = np.empty(cap, dtype=np.int64)
+    cap = out_q.shape[0]
     m = 0
-    for q in range(n):
+    for q in range(first, n):
         t = 0
         for e in range(row_offsets[q], row_offsets[q + 1]):
             g = group_of[sorted_pos[e]]
@@ -219,22 +261,17 @@ def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_si
                         touched[t] = x
                         t += 1
                     counter[x] += 1
+        if m + t > cap:
+            for i in range(t):
+                counter[touched[i]] = 0
+            return q, m
         need = cut * max(query_size[q], 1)
         for i in range(t):
             x = touched[i]
             if counter[x] >= need:
-                if m == cap:
-                    cap *= 2
-                    new_q = np.empty(cap, dtype=np.int64)
-                    new_x = np.empty(cap, dtype=np.int64)
-                    new_c = np.empty(cap, dtype=np.int64)
-                    new_q[:m] = out_q[:m]
-                    new_x[:m] = out_x[:m]
-                    new_c[:m] = out_c[:m]
-                    out_q, out_x, out_c = new_q, new_x, new_c
                 out_q[m] = q
                 out_x[m] = x
                 out_c[m] = counter[x]
                 m += 1
             counter[x] = 0
-    return out_q[:m], out_x[:m], out_c[:m]
+    return n, m

@@ -99,6 +99,20 @@ def test_unique_rows_and_intersections_match_numpy(compiled):
     assert expected[0] == len(np.intersect1d(sets[i], sets[j]))
 
 
+def test_unique_rows_sorts_long_rows_of_any_order(compiled):
+    """The kernel's own quicksort: long rows, presorted, reversed, all equal, few distinct values."""
+    rng = np.random.default_rng(5)
+    rows = [rng.integers(0, 2**63, 3000, dtype=np.int64), np.arange(500), np.arange(500)[::-1],
+            np.full(300, 7), rng.integers(0, 3, 1000), rng.integers(0, 40, 17), np.arange(16), []]
+    values = np.concatenate([np.asarray(r, dtype=np.uint64) for r in rows])
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    compiled(True)
+    got, got_offsets = unique_per_set(values, offsets)
+    for i, r in enumerate(rows):
+        assert np.array_equal(got[got_offsets[i]: got_offsets[i + 1]], np.unique(np.asarray(r, dtype=np.uint64)))
+
+
 def test_hash_words_numpy_kernel_and_scalar_agree(compiled):
     from dedupe.sketch.hashing import hash_words, word_hash
 
