@@ -162,6 +162,58 @@ class TreeSampler(threading.Thread):
         return out
 
 
+class CpuTimeline(threading.Thread):
+    """Samples the CPU time (user + system) of a process and its descendants every `interval`
+    seconds, as (seconds since `t0`, CPU seconds so far): CPU used between two moments, and so
+    the cores a stage kept busy. Descendants are found through /proc/PID/task/TID/children
+    (no scan of /proc), so sampling often costs little."""
+
+    def __init__(self, pid: int, t0: float, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.t0, self.interval = pid, t0, interval
+        self.samples: list[tuple[float, float]] = []
+        self._cpu: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self._sample()
+            self._stop_event.wait(self.interval)
+        self._sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def _sample(self) -> None:
+        todo = [self.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rfind(")") + 2:].split()
+                self._cpu[pid] = max(self._cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self._tick)
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+            except (OSError, ValueError):
+                continue
+        self.samples.append((time.perf_counter() - self.t0, sum(self._cpu.values())))
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """CPU seconds the tree used from `start` to `end` (seconds since t0), interpolated."""
+        return self._at(end) - self._at(start)
+
+    def _at(self, t: float) -> float:
+        prev = (0.0, 0.0)
+        for when, cpu in self.samples:
+            if when >= t:
+                span = when - prev[0]
+                return prev[1] + (cpu - prev[1]) * ((t - prev[0]) / span if span > 0 else 1.0)
+            prev = (when, cpu)
+        return prev[1]
+
+
 def wait_for_quiet(max_wait: float, log=print) -> dict[str, float]:
     """Wait (up to max_wait s) until other processes use less than QUIET_CORES cores."""
     t0 = time.perf_counter()

@@ -36,7 +36,7 @@ from ..config import Config
 from ..corpus.partitions import PARQUET_PLAIN
 from ..model import Corpus
 from ..sketch.arrays import distinct, ranges
-from ..sketch.lsh import LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, NUMPY_LSH_FROM, Buckets, \
+from ..sketch.lsh import LSH_MARGIN, MAX_BUCKET, MIN_LSH_THRESHOLD, SCREEN_FROM, Buckets, \
     band_values, estimated_jaccard, lsh_params, pairs_in_groups
 from ..sketch.sets import stored_word_sets
 from .leaders import leader_links
@@ -96,7 +96,7 @@ def bucketed_links(corpus: Corpus, config: Config, engine, stage: Path, min_buck
     job = BandJob(folder=str(folder.resolve()), signatures=corpus.key_sigs, keys=corpus.keys,
                   with_words=str((folder / "with_words.npy").resolve()), n_texts=corpus.keys.count,
                   bands=b, rows=r, buckets=buckets, parts=-(-len(with_words) // PART_TEXTS),
-                  screen=len(with_words) >= NUMPY_LSH_FROM, config=config)
+                  screen=len(with_words) >= SCREEN_FROM, config=config)
     start = time.perf_counter()
     for _ in engine.map(band_part, [LshTask(job, "bands", i) for i in range(job.parts)]):
         pass

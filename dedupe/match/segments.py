@@ -30,7 +30,7 @@ from ..engines import Engine
 from ..engines.local import workers
 from ..model import Corpus, SegmentMatches
 from ..sketch.arrays import distinct
-from ..sketch.lsh import LSH_MARGIN, NUMPY_LSH_FROM, estimated_jaccard, lsh_candidates
+from ..sketch.lsh import LSH_MARGIN, SCREEN_FROM, estimated_jaccard, lsh_candidates
 from ..sketch.overlap import flatten, overlap_pairs
 from ..sketch.sets import ShingleSets, stored_word_sets
 from .buckets import bucketed_links
@@ -67,10 +67,10 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
     n_uids = corpus.keys.count
     with_words = np.flatnonzero(corpus.key_words > 0)
     # Large runs screen each LSH band's pairs by their MinHash estimate before they accumulate
-    # (small runs use MinHashLSH itself); every survivor is still verified exactly below, and
+    # (small runs keep every pair of a band bucket); every survivor is still verified exactly below, and
     # so is every link inside a bucket too large to expand (`leaders`).
     screen = None
-    if len(with_words) >= NUMPY_LSH_FROM:
+    if len(with_words) >= SCREEN_FROM:
         def screen(p: np.ndarray) -> np.ndarray:
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
     found = lsh_candidates(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)

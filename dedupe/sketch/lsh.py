@@ -30,7 +30,7 @@ DOC_LSH_MARGIN = 0.1  # whole articles; candidates are then screened by MinHash 
 
 
 MIN_LSH_THRESHOLD = 0.05
-NUMPY_LSH_FROM = 5_000  # texts; below this datasketch's MinHashLSH itself is used
+SCREEN_FROM = 5_000  # texts; from this many, LSH screens each band's pairs by MinHash estimate
 MAX_BUCKET = 32
 """Texts sharing one band value up to which all their pairs are candidates; a larger bucket
 (template pages, furniture) is linked through a few leaders instead (`match.leaders`)."""
@@ -92,7 +92,7 @@ class Candidates:
 
 
 def lsh_candidates(signatures: np.ndarray, ids: Sequence[int], threshold: float, seed: int,
-                   backend: str = "auto", margin: float = LSH_MARGIN,
+                   backend: str = "numpy", margin: float = LSH_MARGIN,
                    screen: Callable[[np.ndarray], np.ndarray] | None = None,
                    max_bucket: int = MAX_BUCKET) -> Candidates:
     """Candidates among `ids`: the pairs whose signatures share an LSH band in a bucket of at
@@ -101,9 +101,10 @@ def lsh_candidates(signatures: np.ndarray, ids: Sequence[int], threshold: float,
     Bands and rows are datasketch's choice for `threshold - margin`, so with b bands a text
     gets at most b * (max_bucket - 1) candidate pairs, however many texts share its band
     values. `backend`: `numpy` groups equal band values with a sort (`band_pairs`);
-    `datasketch` queries a `MinHashLSH` instead, which gives the same pairs but every pair of
-    a large bucket, so it is used only when no bucket is large; `auto` is datasketch below
-    NUMPY_LSH_FROM texts. `screen` (numpy only) filters each band's pairs as they are found,
+    `datasketch` queries a `MinHashLSH` instead, which gives the same pairs (tests check it)
+    but every pair of a large bucket, so it is used only when no bucket is large. Runs use
+    numpy at every size: importing datasketch's LSH imports scipy, 0.6 s, more than a small
+    run's whole matching. `screen` (numpy only) filters each band's pairs as they are found,
     so candidates that a caller would discard anyway never accumulate.
     """
     ids = distinct(np.asarray(ids, dtype=np.int64))
@@ -111,8 +112,7 @@ def lsh_candidates(signatures: np.ndarray, ids: Sequence[int], threshold: float,
         return Candidates(np.empty((0, 2), dtype=np.int64), Buckets.empty())
     b, r = lsh_params(max(MIN_LSH_THRESHOLD, threshold - margin), signatures.shape[1])
     found = band_pairs(signatures, ids, b, r, screen=screen, max_bucket=max_bucket)
-    datasketch = backend == "datasketch" or (backend == "auto" and len(ids) < NUMPY_LSH_FROM)
-    if datasketch and screen is None and len(found.buckets) == 0:
+    if backend == "datasketch" and screen is None and len(found.buckets) == 0:
         return replace(found, pairs=datasketch_pairs(signatures, ids, b, r, seed))
     return found
 

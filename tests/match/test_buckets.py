@@ -15,7 +15,7 @@ from dedupe.match import buckets
 from dedupe.match.buckets import BUCKET_ROWS
 from dedupe.match.segments import match_segments
 from dedupe.model import Document
-from dedupe.sketch.lsh import MAX_BUCKET, NUMPY_LSH_FROM
+from dedupe.sketch.lsh import MAX_BUCKET, SCREEN_FROM
 from tests.conftest import BASE, build_corpus
 
 
@@ -41,8 +41,8 @@ def _docs(n_random: int) -> list[Document]:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    built = build_corpus(tmp_path_factory.mktemp("buckets"), _docs(NUMPY_LSH_FROM + 1000))
-    assert (built.key_words > 0).sum() >= NUMPY_LSH_FROM  # the screened path, as large runs take
+    built = build_corpus(tmp_path_factory.mktemp("buckets"), _docs(SCREEN_FROM + 1000))
+    assert (built.key_words > 0).sum() >= SCREEN_FROM  # the screened path, as large runs take
     return built
 
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""What a user sees, side by side in one run: `dedupe run` against the paragraph-dedup script a
+user writes over datasketch or over rensa (Rust MinHash + LSH), on a 60k-paragraph news corpus,
+warm and with an empty numba cache, and on the five sample articles.
+
+    .venv/bin/python bench/peers.py                      # 60k paragraphs, 3 rounds (about 4 min)
+    .venv/bin/python bench/peers.py --rounds 5 --naive-rounds 2
+
+Every run is one command in a fresh process, timed from start to exit (interpreter start,
+imports, reading and writing included), in rounds that alternate the contenders, so that a
+slow minute of the machine hits them all:
+
+    naive        `peer_minhash.py datasketch` in the project's venv (datasketch is a dependency)
+    rensa        `peer_minhash.py rensa` in the bench's own venv (`bench/out/peers-rensa-venv`,
+                 created here with `pip install rensa==0.5.0`; not a project dependency)
+    dedupe warm  `dedupe run --engine local`, numba's cache filled by an untimed first run
+    dedupe cold  the same with an empty NUMBA_CACHE_DIR (a fresh container, CI job or work pool)
+    sample       `dedupe run --engine local` on `raw/` (5 articles), warm and cold
+
+The corpus is the throughput corpus (`corpus.py`, seed 3), built from the shared corpora. For
+the dedupe runs it also reports each stage's wall time (from the run's own log) and the CPU its
+process tree used meanwhile (`common.CpuTimeline`): cores busy = CPU seconds / wall seconds.
+Writes `bench/out/peers.json` and `bench/out/peers.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import (DEFAULT_CORPORA, OUT, REPO, CpuTimeline, TreeSampler, fmt, library_fingerprint,
+                    machine_info, markdown_table, write_json)
+from corpus import CorporaMissing, build_corpus
+
+RENSA = "rensa==0.5.0"
+RENSA_VENV = OUT / "peers-rensa-venv"
+WARM_CACHE = OUT / "peers-numba-cache"
+PEER_SCRIPT = Path(__file__).resolve().parent / "peer_minhash.py"
+STAGE_LINE = re.compile(r"^dedupe: INFO: (?P<stage>[a-z ]+): (?P<seconds>\d+\.\d) s$")
+TARGETS = {"x_naive": 15.0, "cold_over_warm": 1.3, "sample_seconds": 1.0}
+
+
+def rensa_python(log=print) -> Path | None:
+    """The bench venv's python with rensa installed (created on first use), or None."""
+    python = RENSA_VENV / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import rensa"], capture_output=True).returncode == 0:
+        return python
+    log(f"creating {RENSA_VENV.relative_to(REPO)} with {RENSA} ...")
+    made = subprocess.run([sys.executable, "-m", "venv", str(RENSA_VENV)], capture_output=True, text=True)
+    if made.returncode == 0:
+        made = subprocess.run([str(python), "-m", "pip", "install", "--quiet", RENSA], capture_output=True, text=True)
+    if made.returncode != 0:
+        log(f"  rensa unavailable, its runs are skipped: {(made.stderr or made.stdout).strip()[-300:]}")
+        return None
+    return python
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run `cmd`; its wall time, exit status, peak PSS of its process tree, its stderr lines
+    with the second each arrived, and the tree's CPU timeline."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    timeline = CpuTimeline(proc.pid, t0)
+    memory = TreeSampler(proc.pid, interval=0.2)
+    timeline.start()
+    memory.start()
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append((time.perf_counter() - t0, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    code = proc.wait()
+    wall = time.perf_counter() - t0
+    reader.join()
+    timeline.stop()
+    memory.stop()
+    return {"seconds": wall, "exit": code, "peak_mb": memory.peak_mb, "lines": lines, "timeline": timeline,
+            "cpu_seconds": timeline.cpu_between(0.0, wall)}
+
+
+def stages_of(run: dict) -> list[dict]:
+    """Each logged stage of a dedupe run, with 'start-up' before the first and 'publish and exit'
+    after the last: wall seconds, CPU seconds of the process tree, cores busy."""
+    spans = []
+    for when, line in run["lines"]:
+        m = STAGE_LINE.match(line)
+        if m:
+            spans.append((m["stage"], when - float(m["seconds"]), when))
+    if not spans:
+        return []
+    spans = [("start-up", 0.0, spans[0][1])] + spans + [("publish and exit", spans[-1][2], run["seconds"])]
+    out = []
+    for stage, start, end in spans:
+        start = max(start, 0.0)
+        cpu = run["timeline"].cpu_between(start, end)
+        wall = max(end - start, 0.0)
+        out.append({"stage": stage, "seconds": wall, "cpu_seconds": cpu, "cores": cpu / wall if wall > 0.05 else None})
+    return out
+
+
+def dedupe_cmd(corpus: Path, out: Path) -> list[str]:
+    return [str(REPO / ".venv" / "bin" / "dedupe"), "run", "--engine", "local", "-v", "--input", str(corpus),
+            "--output", str(out)]
+
+
+def one_round(kinds: list[str], corpus: Path, rensa: Path | None, work: Path, log=print) -> dict[str, dict]:
+    """One run of each kind, in the order given."""
+    results = {}
+    for kind in kinds:
+        env = {"NUMBA_CACHE_DIR": str(WARM_CACHE)}
+        result_file = work / f"{kind}.json"
+        if kind == "naive":
+            cmd = [sys.executable, str(PEER_SCRIPT), "datasketch", str(corpus), str(result_file)]
+        elif kind == "rensa":
+            cmd = [str(rensa), str(PEER_SCRIPT), "rensa", str(corpus), str(result_file)]
+        else:
+            source = REPO / "raw" if kind.startswith("sample") else corpus / "jsonl"
+            cmd = dedupe_cmd(source, work / f"out-{kind.replace(' ', '-')}")
+            if kind.endswith("cold"):
+                env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-cold-", dir=work)
+        run = timed(cmd, env)
+        if run["exit"] != 0:
+            tail = " | ".join(line for _, line in run["lines"][-5:])
+            raise SystemExit(f"{kind} failed (exit {run['exit']}): {tail}")
+        run["stages"] = stages_of(run) if kind.startswith(("dedupe", "sample")) else []
+        if result_file.exists():
+            run["result"] = __import__("json").loads(result_file.read_text())
+        log(f"  {kind:12s} {run['seconds']:6.2f} s  peak {run['peak_mb']:5.0f} MB  "
+            f"CPU {run['cpu_seconds']:5.1f} s")
+        results[kind] = run
+    return results
+
+
+def summarise(rounds: list[dict[str, dict]]) -> dict:
+    kinds = list(dict.fromkeys(k for r in rounds for k in r))
+    summary = {}
+    for kind in kinds:
+        runs = [r[kind] for r in rounds if kind in r]
+        secs = [run["seconds"] for run in runs]
+        entry = {"runs": len(runs), "seconds": secs, "median": statistics.median(secs), "min": min(secs),
+                 "max": max(secs), "peak_mb": max(run["peak_mb"] for run in runs),
+                 "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs)}
+        if runs[0]["stages"]:
+            names = [s["stage"] for s in runs[0]["stages"]]
+            entry["stages"] = []
+            for i, name in enumerate(names):
+                rows = [run["stages"][i] for run in runs if len(run["stages"]) == len(names)]
+                wall = statistics.median(s["seconds"] for s in rows)
+                cpu = statistics.median(s["cpu_seconds"] for s in rows)
+                entry["stages"].append({"stage": name, "seconds": wall, "cpu_seconds": cpu,
+                                        "cores": cpu / wall if wall > 0.05 else None})
+        if "result" in runs[0]:
+            entry["result"] = runs[0]["result"]
+        summary[kind] = entry
+    return summary
+
+
+def checks(summary: dict) -> dict[str, bool | None]:
+    naive, rensa = summary.get("naive"), summary.get("rensa")
+    warm, cold, sample = summary["dedupe warm"], summary["dedupe cold"], summary["sample warm"]
+    return {
+        f"warm >= {TARGETS['x_naive']:.0f}x naive": naive["median"] / warm["median"] >= TARGETS["x_naive"] if naive else None,
+        "warm faster than rensa": warm["median"] < rensa["median"] if rensa else None,
+        f"cold <= {TARGETS['cold_over_warm']}x warm": cold["median"] <= TARGETS["cold_over_warm"] * warm["median"],
+        f"sample < {TARGETS['sample_seconds']:.0f} s (warm and cold)":
+            max(sample["median"], summary["sample cold"]["median"]) < TARGETS["sample_seconds"],
+    }
+
+
+def tables(summary: dict, paragraphs: int) -> str:
+    naive = summary.get("naive")
+    rows = []
+    for kind, e in summary.items():
+        x = f"{naive['median'] / e['median']:.1f}x" if naive and not kind.startswith("sample") else ""
+        rows.append([kind, str(e["runs"]), f"{e['median']:.2f}", f"{e['min']:.2f}–{e['max']:.2f}", x,
+                     f"{e['cpu_seconds'] / e['median']:.2f}", fmt(e["peak_mb"])])
+    out = [f"{paragraphs:,} paragraphs (sample: the 5 articles of raw/); seconds from process start to exit",
+           "", markdown_table(["run", "runs", "median s", "range s", "x naive", "cores busy", "peak MB"], rows)]
+    for kind in ("dedupe warm", "dedupe cold"):
+        if summary.get(kind, {}).get("stages"):
+            out += ["", f"Stages of `{kind}` (medians; cores busy = CPU seconds of the process tree / wall seconds)", "",
+                    markdown_table(["stage", "wall s", "CPU s", "cores busy"],
+                                   [[s["stage"], f"{s['seconds']:.2f}", f"{s['cpu_seconds']:.2f}",
+                                     "" if s["cores"] is None else f"{s['cores']:.2f}"]
+                                    for s in summary[kind]["stages"]])]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--paragraphs", type=int, default=60_000)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--naive-rounds", type=int, default=1, help="rounds that include the naive script (about 40 s each)")
+    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    ap.add_argument("--json", type=Path, default=OUT / "peers.json")
+    args = ap.parse_args(argv)
+    try:
+        corpus = build_corpus(args.corpora, args.paragraphs, args.seed)
+    except CorporaMissing as exc:
+        print(f"skipped: {exc}")
+        return 0
+    rensa = rensa_python()
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
+        work = Path(tmp)
+        print("warming numba's cache (untimed) ...")
+        timed(dedupe_cmd(corpus / "jsonl", work / "warmup"), {"NUMBA_CACHE_DIR": str(WARM_CACHE)})
+        for i in range(args.rounds):
+            kinds = (["naive"] if i < args.naive_rounds else []) + (["rensa"] if rensa else []) + \
+                ["dedupe warm", "dedupe cold", "sample warm", "sample cold"]
+            print(f"round {i + 1} of {args.rounds}")
+            rounds.append(one_round(kinds, corpus, rensa, work))
+    summary = summarise(rounds)
+    verdict = checks(summary)
+    text = tables(summary, args.paragraphs)
+    print("\n" + text + "\n")
+    for name, ok in verdict.items():
+        print(f"{'n/a ' if ok is None else 'met ' if ok else 'NOT '} {name}")
+    write_json(args.json, {"machine": machine_info(), "library": library_fingerprint(), "paragraphs": args.paragraphs,
+                           "seed": args.seed, "rensa": RENSA if rensa else None, "summary": summary,
+                           "checks": verdict})
+    args.json.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {args.json} and {args.json.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
