@@ -133,3 +133,25 @@ def test_an_empty_input_is_one_line_before_prefect_starts(tmp_path):
     assert done.stderr.strip() == (f"dedupe: error: no input files in {tmp_path / 'empty'} "
                                    "(expected .txt, .jsonl or .parquet files)")
     assert not (tmp_path / "prefect-home").exists()  # Prefect never started
+
+
+@pytest.mark.parametrize("numba_loaded", [False, True])
+def test_the_command_exits_with_main_status_and_flushed_output(tmp_path, numba_loaded):
+    """`entry` ends the process at once when numba is loaded (skipping its slow teardown): the
+    status, the printed lines and the exit handlers must be those of a normal exit."""
+    marker = tmp_path / "atexit-ran"
+    code = ("import atexit, pathlib, sys\n"
+            + ("import numba\n" if numba_loaded else "")
+            + f"atexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+            "from dedupe.cli import entry\n"
+            "sys.argv = ['dedupe', *sys.argv[1:]]\n"
+            "entry()\n")
+    bad = subprocess.run([sys.executable, "-c", code, "run", "--input", str(tmp_path / "nowhere"),
+                          "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "input directory not found" in bad.stderr
+    assert marker.exists()
+    marker.unlink()
+    good = subprocess.run([sys.executable, "-c", code, "run", "--engine", "local", "--input", str(RAW),
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("dedupe: wrote ") and marker.exists()
