@@ -7,6 +7,7 @@ import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -16,6 +17,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_BATCHES_FOR_POOL = 4  # below this, starting worker processes costs more than it saves
+PRELOAD = ["dedupe.engines.preload"]  # what the fork server imports before forking workers
 
 
 class InlineEngine:
@@ -53,7 +55,7 @@ class ProcessEngine:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "ProcessEngine":
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=_LibraryContext())
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,6 +92,23 @@ class _LibraryContext(ForkServerContext):
     Process = _LibraryProcess
 
 
+def _context() -> _LibraryContext:
+    """Worker processes forked by a fork server that preloads the library (`preload.py`). The
+    fork server is one per process; one started earlier without the preload is used as is."""
+    context = _LibraryContext()
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def prestart() -> None:
+    """Start the fork server of `ProcessEngine`'s workers now, without waiting for it: it imports
+    the library and loads the kernels (`preload.py`) while the caller goes on (reading the
+    input), and the pool started later forks ready workers from it."""
+    _context()
+    with _caller_script_hidden():
+        forkserver.ensure_running()
+
+
 @contextmanager
 def _caller_script_hidden() -> Iterator[None]:
     main = sys.modules.get("__main__")
@@ -108,6 +127,12 @@ def _caller_script_hidden() -> Iterator[None]:
 def workers(config: Config) -> int:
     """Worker processes a run uses: `config.workers`, or one per CPU when it is 0."""
     return config.workers or os.cpu_count() or 1
+
+
+def pool_input_bytes(config: Config) -> int:
+    """Input size above which a run probably uses worker processes (`local_engine`): more than
+    MIN_BATCHES_FOR_POOL batches of articles of 2 KB."""
+    return MIN_BATCHES_FOR_POOL * config.batch_docs * 2000
 
 
 def local_engine(config: Config, n_batches: int) -> InlineEngine | ProcessEngine:

@@ -35,9 +35,37 @@ def available() -> bool:
     return True
 
 
+_forced = False  # set only while `load_prepare_kernels` runs
+
+
 def use_compiled(work: int) -> bool:
     """Whether a call of about `work` inner-loop steps runs compiled (see MIN_WORK)."""
-    return work >= MIN_WORK and available()
+    return (work >= MIN_WORK or _forced) and available()
+
+
+_ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday after the storm, "
+             "officials said, and will reopen next week.\nPhoto: Getty Images",
+             "Council votes on the budget\nThe council voted 7-2 on Tuesday to approve the budget "
+             "for next year.\nPhoto: Getty Images"]
+
+
+def load_prepare_kernels() -> bool:
+    """Load the prepare pass's kernels (compile them, on an empty numba cache) with exactly the
+    argument types it passes them: runs it once on two short articles with every call on the
+    compiled path. The worker pool's fork server does this (`engines.preload`), so that each
+    worker starts with them instead of loading them itself. False when numba is not in use."""
+    global _forced
+    if not available():
+        return False
+    from ..config import Config
+    from ..corpus.prepare import prepare_batch
+
+    _forced = True
+    try:
+        prepare_batch(_ARTICLES, Config())
+    finally:
+        _forced = False
+    return True
 
 
 _LETTER = np.zeros(256, dtype=np.bool_)

@@ -91,3 +91,21 @@ def test_a_script_without_a_main_guard_runs_on_the_worker_pool(tmp_path, seed_ou
     assert done.stdout == "script body\n"  # printed once: no worker ran the script again
     for name in ("documents.parquet", "segments.parquet", "clusters.parquet"):
         assert (out / name).read_bytes() == (seed_output / name).read_bytes(), name
+
+
+def _worker_state(_: int) -> tuple[bool, int]:
+    import sys
+
+    compiled = sys.modules.get("dedupe.kernels.compiled")
+    return "dedupe.corpus.prepare" in sys.modules, len(compiled.minhash.signatures) if compiled else 0
+
+
+def test_pool_workers_start_with_the_library_and_kernels_loaded():
+    """The fork server preloads `engines.preload`: a worker's first task finds the prepare pass
+    imported and its kernels loaded (unless numba is off)."""
+    from dedupe import kernels
+
+    with ProcessEngine(2) as engine:
+        states = list(engine.map(_worker_state, range(4)))
+    assert all(imported for imported, _ in states)
+    assert all((n == 1) == kernels.available() for _, n in states)

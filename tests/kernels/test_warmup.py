@@ -43,3 +43,30 @@ def test_warmup_without_numba_is_one_clear_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.strip() == ("dedupe: error: numba is not available (not installed, or DEDUPE_NO_NUMBA=1): "
                                   "nothing to compile")
+
+
+PRELOADED = """
+import json
+from dedupe.kernels import compiled, warmup
+from dedupe.config import Config
+from dedupe.corpus.prepare import prepare_batch
+from dedupe.kernels import load_prepare_kernels
+assert load_prepare_kernels()
+before = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
+texts = [p.read_text("utf-8") for p in warmup.warmup_corpus(__import__("pathlib").Path(TMP), articles=400).iterdir()]
+prepare_batch(texts, Config())  # a real batch: every call large enough to run compiled
+after = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
+print(json.dumps([before, after]))
+"""
+
+
+def test_preloaded_prepare_kernels_are_the_ones_a_batch_calls(tmp_path):
+    """`load_prepare_kernels` (what the pool's fork server runs) loads each prepare kernel with
+    the argument types a real batch passes: the batch adds no signature (no compilation)."""
+    code = PRELOADED.replace("TMP", repr(str(tmp_path)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    before, after = json.loads(out.stdout.strip().splitlines()[-1])
+    prepare = {"minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows"}
+    assert {name for name, n in before.items() if n} == prepare
+    assert before == after
