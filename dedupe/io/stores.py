@@ -62,10 +62,15 @@ class RowGroupWriter:
             pending, self._pending = self._pending, None
             pending.result()  # re-raises a failed write here
 
+    def finish(self) -> None:
+        """Hand the last rows to the writer thread without waiting for them (`close` waits):
+        several writers then compress their last row groups at the same time."""
+        if self._count:
+            self._flush(self._count)
+
     def close(self) -> None:
         try:
-            if self._count:
-                self._flush(self._count)
+            self.finish()
             self._wait()
         finally:
             self._thread.shutdown()

@@ -144,9 +144,11 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
             pa.array(np.bincount(seg_doc[dropped], weights=corpus.occ_len[lo:hi][dropped],
                                  minlength=last - first).astype(np.int64)),
         ], schema=DOCUMENTS_SCHEMA))
+    docs_out.finish()  # the last row groups of both files compress side by side, and meanwhile
+    segs_out.finish()  # the clusters table is written
+    write_table(clusters_table(dec.clusters, cluster_texts, doc_ids), stage / "clusters.parquet")
     docs_out.close()
     segs_out.close()
-    write_table(clusters_table(dec.clusters, cluster_texts, doc_ids), stage / "clusters.parquet")
     return cluster_texts
 
 
