@@ -32,7 +32,8 @@ from .config import Config, ConfigError
 from .corpus import build as build_corpus
 from .corpus.cache import PreparedCache
 from .engines import Engine
-from .engines.local import local_engine, pool_input_bytes, prestart, workers
+from . import kernels
+from .engines.local import ProcessEngine, local_engine, pool_input_bytes, prestart, workers
 from .history import History
 from .history.run_only import RunOnlyHistory
 from .io.readers import Entry, InputError, check_input, listed_bytes, read_inputs
@@ -121,6 +122,8 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     history = history or RunOnlyHistory(config)
     with _stage("segment and sign"), \
             (nullcontext(engine) if engine is not None else local_engine(config, docs.row_groups)) as running:
+        if isinstance(running, ProcessEngine):  # this process mostly waits for the workers:
+            kernels.load_in_background()        # it loads what matching will need meanwhile
         built = build_corpus(stage, docs, config, history.known_texts(), running, prepared)
     # (a local pool is closed here, before matching needs the memory; a caller's engine stays
     # open, and one that takes paths runs the segment LSH too)

@@ -13,7 +13,10 @@ compiles every kernel into numba's cache ahead of the first run.
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 import numpy as np
 
@@ -35,12 +38,22 @@ def available() -> bool:
     return True
 
 
-_forced = False  # set only while `load_prepare_kernels` runs
+_thread = threading.local()  # `forced`: set while this thread loads kernels (`_forced`)
 
 
 def use_compiled(work: int) -> bool:
     """Whether a call of about `work` inner-loop steps runs compiled (see MIN_WORK)."""
-    return (work >= MIN_WORK or _forced) and available()
+    return (work >= MIN_WORK or getattr(_thread, "forced", False)) and available()
+
+
+@contextmanager
+def _forced() -> Iterator[None]:
+    """Every call of this thread runs compiled inside the block, however small."""
+    _thread.forced = True
+    try:
+        yield
+    finally:
+        _thread.forced = False
 
 
 _ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday after the storm, "
@@ -54,18 +67,47 @@ def load_prepare_kernels() -> bool:
     argument types it passes them: runs it once on two short articles with every call on the
     compiled path. The worker pool's fork server does this (`engines.preload`), so that each
     worker starts with them instead of loading them itself. False when numba is not in use."""
-    global _forced
     if not available():
         return False
     from ..config import Config
     from ..corpus.prepare import prepare_batch
 
-    _forced = True
-    try:
+    with _forced():
         prepare_batch(_ARTICLES, Config())
-    finally:
-        _forced = False
     return True
+
+
+def load_match_kernels() -> bool:
+    """Load the kernels only the match stage calls (containment queries, set intersections),
+    each called once on a few values through the function a run calls. (The prepare pass's,
+    which matching calls too, come from the cache its workers filled: a few ms each once
+    numba has started.)"""
+    if not available():
+        return False
+    from ..sketch.overlap import overlap_counts
+    from ..sketch.sets import ShingleSets
+
+    with _forced():
+        overlap_counts(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 0, 1, 1], dtype=np.int64), 0.5)
+        ShingleSets(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 2, 4], dtype=np.int64)).intersections(
+            np.array([0]), np.array([1]))
+    return True
+
+
+def load_in_background() -> threading.Thread:
+    """`load_match_kernels` in a daemon thread: a process that waits for its workers meanwhile
+    (the prepare pass) then starts matching with numba started and them loaded (numba's import
+    and start-up alone take 0.6 s; with an empty cache, compiling them about 1 s)."""
+    thread = threading.Thread(target=_load_quietly, name="dedupe-kernels", daemon=True)
+    thread.start()
+    return thread
+
+
+def _load_quietly() -> None:
+    try:
+        load_match_kernels()
+    except Exception:  # noqa: BLE001  (a kernel that failed here is loaded, or fails, when called)
+        pass
 
 
 _LETTER = np.zeros(256, dtype=np.bool_)

@@ -46,27 +46,32 @@ def test_warmup_without_numba_is_one_clear_line(tmp_path):
 
 
 PRELOADED = """
-import json
+import json, pathlib
+import dedupe
 from dedupe.kernels import compiled, warmup
 from dedupe.config import Config
-from dedupe.corpus.prepare import prepare_batch
-from dedupe.kernels import load_prepare_kernels
-assert load_prepare_kernels()
+from dedupe.kernels import LOAD
+assert LOAD()
 before = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
-texts = [p.read_text("utf-8") for p in warmup.warmup_corpus(__import__("pathlib").Path(TMP), articles=400).iterdir()]
-prepare_batch(texts, Config())  # a real batch: every call large enough to run compiled
+corpus = warmup.warmup_corpus(pathlib.Path(TMP) / "in", articles=1100, seed=3)
+dedupe.run(corpus, pathlib.Path(TMP) / "out", Config(workers=1))  # every stage large enough to run compiled
 after = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
 print(json.dumps([before, after]))
 """
 
 
-def test_preloaded_prepare_kernels_are_the_ones_a_batch_calls(tmp_path):
-    """`load_prepare_kernels` (what the pool's fork server runs) loads each prepare kernel with
-    the argument types a real batch passes: the batch adds no signature (no compilation)."""
-    code = PRELOADED.replace("TMP", repr(str(tmp_path)))
+@pytest.mark.parametrize("load,kernels", [
+    ("load_prepare_kernels", {"minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows"}),
+    ("load_match_kernels", {"containment_queries", "intersections"}),
+])
+def test_preloaded_kernels_are_the_ones_a_run_calls(tmp_path, load, kernels):
+    """What the pool's fork server (`load_prepare_kernels`) and the waiting main process
+    (`load_match_kernels`) load ahead is each kernel with the argument types a run passes: the
+    run adds no signature to them (nothing is compiled twice)."""
+    code = PRELOADED.replace("TMP", repr(str(tmp_path))).replace("LOAD", load)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
-    prepare = {"minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows"}
-    assert {name for name, n in before.items() if n} == prepare
-    assert before == after
+    assert {name for name, n in before.items() if n} == kernels
+    assert all(after[name] == before[name] for name in kernels)
+    assert all(after.values())  # the run reached every kernel
