@@ -78,16 +78,28 @@ def load_prepare_kernels() -> bool:
 
 
 def load_match_kernels() -> bool:
-    """Load the kernels only the match stage calls (containment queries, set intersections),
-    each called once on a few values through the function a run calls. (The prepare pass's,
-    which matching calls too, come from the cache its workers filled: a few ms each once
-    numba has started.)"""
+    """Load every kernel the match stage calls, each called once on a few values through the
+    function a run calls: first the prepare pass's, in the reverse of the order in which that
+    pass (and so the pool's fork server, `load_prepare_kernels`) reaches them, so that with an
+    empty cache the two processes compile different kernels at the same time and each then
+    loads the other's from the cache; then the ones only matching calls (containment queries,
+    set intersections)."""
     if not available():
         return False
+    from ..sketch.hashing import hash_words
+    from ..sketch.minhash import minhash_batch
     from ..sketch.overlap import overlap_counts
-    from ..sketch.sets import ShingleSets
+    from ..sketch.sets import ShingleSets, unique_per_set
+    from ..sketch.shingles import char_shingle_hashes, shingle_hashes
+    from ..text.normalize import match_keys
 
     with _forced():
+        char_shingle_hashes(["a few words"], 5, 8)
+        unique_per_set(np.array([6, 5], dtype=np.uint64), np.array([0, 2], dtype=np.int64))
+        minhash_batch(np.array([5, 6], dtype=np.uint32), np.array([0, 2], dtype=np.int64), 4, 1)
+        shingle_hashes(np.array([5, 6, 7], dtype=np.uint64), np.array([0, 3], dtype=np.int64), 2)
+        hash_words(["a few words"])
+        match_keys(["A few words."])
         overlap_counts(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 0, 1, 1], dtype=np.int64), 0.5)
         ShingleSets(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 2, 4], dtype=np.int64)).intersections(
             np.array([0]), np.array([1]))

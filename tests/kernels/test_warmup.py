@@ -62,7 +62,8 @@ print(json.dumps([before, after]))
 
 @pytest.mark.parametrize("load,kernels", [
     ("load_prepare_kernels", {"minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows"}),
-    ("load_match_kernels", {"containment_queries", "intersections"}),
+    ("load_match_kernels", {"minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows",
+                            "containment_queries", "intersections"}),
 ])
 def test_preloaded_kernels_are_the_ones_a_run_calls(tmp_path, load, kernels):
     """What the pool's fork server (`load_prepare_kernels`) and the waiting main process
