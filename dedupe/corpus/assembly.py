@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import Config
 from ..engines import Engine
-from ..engines.local import workers
+from ..engines.local import ProcessEngine, workers
 from ..history import KnownTexts
 from ..io.stores import DocumentStore, SignatureFile, TextStore
 from ..model import Corpus
@@ -135,8 +135,21 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
                  len(refs), written / 1e6, written / max(docs.count, 1))
         return
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
+    if cache is None and isinstance(engine, ProcessEngine):
+        # A few row groups on a pool leave workers idle at the end: cut them into pieces so that
+        # each worker gets about TASKS_PER_WORKER (a piece is prepared as a batch would be).
+        pieces = -(-TASKS_PER_WORKER * engine.workers // max(docs.row_groups, 1))
+        if pieces > 1:
+            batches = (texts[lo:hi] for texts in batches for lo, hi in _cuts(len(texts), pieces))
     prepare = partial(prepare_batch, config=config) if cache is None else partial(cache.prepare, config=config)
     yield from engine.map(prepare, batches)
+
+
+def _cuts(n: int, pieces: int) -> list[tuple[int, int]]:
+    """(lo, hi) of `pieces` consecutive parts of n items, of sizes differing by at most one
+    (fewer parts when n is smaller)."""
+    bounds = [n * k // pieces for k in range(pieces + 1)]
+    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
 class _PassageSets:

@@ -1,10 +1,10 @@
 """Compiled inner loops for large batches, and the one rule that decides when to use them.
 
 The numpy code paths are the reference; each kernel in `compiled.py` computes the same values
-bit for bit (tests compare them), fused into one pass. Whether a call runs compiled is a pure
-function of how much work it is (`use_compiled`), never of what happens to be loaded already,
-so the same call takes the same path in every process. numba itself is imported only when a
-call first needs it: a run on a handful of files never loads the compiler.
+bit for bit (tests compare them), fused into one pass, so which path a call takes changes its
+speed only. A call runs compiled when it is large (`use_compiled`) or the kernels are loaded
+already. numba itself is imported only when a call first needs it: a run on a handful of files
+never loads the compiler.
 
 Set DEDUPE_NO_NUMBA=1 to run everything on the numpy paths. `warmup.py` (`dedupe warmup`)
 compiles every kernel into numba's cache ahead of the first run.
@@ -13,6 +13,7 @@ compiles every kernel into numba's cache ahead of the first run.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,8 +23,9 @@ import numpy as np
 
 MIN_WORK = 200_000
 """Inner-loop steps (shingles, words, set elements; see each caller) from which a call runs
-compiled: below it, loading the kernels (about a second from the cache) would cost more than
-numpy's per-call overhead saves."""
+compiled in a process that has not loaded the kernels yet: below it, loading them (about 0.6 s
+from the cache) would cost more than numpy's per-call overhead saves."""
+_LOADED = __name__ + ".compiled"  # in sys.modules once a kernel was called (or preloaded)
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +44,10 @@ _thread = threading.local()  # `forced`: set while this thread loads kernels (`_
 
 
 def use_compiled(work: int) -> bool:
-    """Whether a call of about `work` inner-loop steps runs compiled (see MIN_WORK)."""
-    return (work >= MIN_WORK or getattr(_thread, "forced", False)) and available()
+    """Whether a call of about `work` inner-loop steps runs compiled: from MIN_WORK on, or at
+    any size once this process has the kernels (a pool worker forked ready, or a process that
+    ran a large call); either path gives the same values."""
+    return (work >= MIN_WORK or getattr(_thread, "forced", False) or _LOADED in sys.modules) and available()
 
 
 @contextmanager

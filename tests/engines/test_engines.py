@@ -109,3 +109,23 @@ def test_pool_workers_start_with_the_library_and_kernels_loaded():
         states = list(engine.map(_worker_state, range(4)))
     assert all(imported for imported, _ in states)
     assert all((n == 1) == kernels.available() for _, n in states)
+
+
+def test_a_few_row_groups_on_a_pool_are_cut_into_pieces_with_the_same_output(tmp_path):
+    """Six row groups on two workers go out as twelve pieces (about four per worker): the
+    output equals the run in the calling thread, one batch per row group."""
+    from dedupe.kernels.warmup import warmup_corpus
+
+    corpus = warmup_corpus(tmp_path / "in", articles=60, seed=5)
+    sizes: list[int] = []  # documents of each batch sent to the pool
+    inline = tmp_path / "inline"
+    dedupe.run(corpus, inline, Config(batch_docs=10, workers=1))
+    pooled = tmp_path / "pooled"
+    engine = ProcessEngine(2)
+    engine_map = engine.map
+    engine.map = lambda fn, items: engine_map(fn, (sizes.append(len(t)) or t for t in items))
+    with engine:
+        dedupe.run(corpus, pooled, Config(batch_docs=10, workers=2), engine=engine)
+    assert sizes == [5] * 12
+    for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
+        assert (pooled / name).read_bytes() == (inline / name).read_bytes(), name

@@ -1,6 +1,9 @@
-"""When a call runs compiled is a pure function of its work size and DEDUPE_NO_NUMBA."""
+"""When a call runs compiled: its work size, whether the process has the kernels, DEDUPE_NO_NUMBA."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,14 +19,24 @@ def fresh_availability(monkeypatch):
     kernels.available.cache_clear()
 
 
-def test_the_answer_does_not_depend_on_what_ran_before():
-    small, large = kernels.MIN_WORK - 1, kernels.MIN_WORK
-    before = (kernels.use_compiled(small), kernels.use_compiled(large))
-    if kernels.available():  # compile and run a kernel, then ask again
-        counts, out = np.zeros(1, dtype=np.int64), np.empty(4, dtype=np.uint64)
-        kernels.hash_words(np.frombuffer(b"a b", dtype=np.uint8), counts, out)
-    assert (kernels.use_compiled(small), kernels.use_compiled(large)) == before
-    assert before == (False, kernels.available())
+ASK = """
+import numpy as np
+from dedupe import kernels
+small = kernels.MIN_WORK - 1
+before = [kernels.use_compiled(small), kernels.use_compiled(small + 1)]
+if kernels.available():  # run a kernel, then ask again
+    kernels.hash_words(np.frombuffer(b"a b", dtype=np.uint8), np.zeros(1, dtype=np.int64), np.empty(4, dtype=np.uint64))
+print(before + [kernels.use_compiled(small), kernels.available()])
+"""
+
+
+def test_small_calls_run_compiled_once_the_process_has_the_kernels():
+    """A fresh process keeps small calls on numpy (loading numba would cost more); once it has
+    the kernels, every call runs compiled."""
+    out = subprocess.run([sys.executable, "-c", ASK], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    small_before, large, small_after, available = eval(out.stdout.strip().splitlines()[-1])
+    assert (small_before, large, small_after) == (False, available, available)
 
 
 def test_dedupe_no_numba_keeps_every_call_on_numpy(fresh_availability):

@@ -17,8 +17,11 @@ pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not insta
 @pytest.fixture
 def compiled(monkeypatch):
     """Route every batch, however small, through the kernels (`use` False: numpy)."""
+    available = kernels.available
+
     def route(use: bool):
-        monkeypatch.setattr(kernels, "MIN_WORK", 0 if use else 1 << 62)
+        monkeypatch.setattr(kernels, "MIN_WORK", 0)
+        monkeypatch.setattr(kernels, "available", available if use else (lambda: False))
     return route
 
 
