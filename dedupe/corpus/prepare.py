@@ -15,7 +15,7 @@ import numpy as np
 from ..config import Config
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from ..text.nearcopy import article_links
-from ..text.templates import template_key
+from ..text.templates import template_keys
 from .keys import DOC_CONTAINMENT_SAMPLE, document_shingle_sets, joined_keys, key_hash, segment_keys
 
 
@@ -54,15 +54,20 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
 
     first: dict[str, int] = {}  # key -> its hash, in first-seen order
     key_words: list[int] = []
-    key_template: list[int] = []
+    templated: list[int] = []  # keys short enough to be furniture, and their first texts
+    template_texts: list[str] = []
     seg_key: list[int] = []
     for key, n, d, start, end in zip(seg_keys, seg_words, seg_doc, seg_start, seg_end):
         h = first.get(key)
         if h is None:
             h = first[key] = key_hash(key)
+            if n <= max_template_words:
+                templated.append(len(key_words))
+                template_texts.append(texts[d][start:end])
             key_words.append(n)
-            key_template.append(template_key(texts[d][start:end]) if n <= max_template_words else 0)
         seg_key.append(h)
+    key_template = np.zeros(len(key_words), dtype=np.uint64)
+    key_template[templated] = np.array(template_keys(template_texts), dtype=np.uint64)
 
     extensions: list[tuple[int, int]] = []
     doc_bounds = np.searchsorted(np.array(seg_doc, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
@@ -84,7 +89,7 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
         keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_passages=key_sets.take(passages, ids=passages),
-        key_template=np.array(key_template, dtype=np.uint64), extensions=extensions,
+        key_template=key_template, extensions=extensions,
         doc_sigs=doc_sigs, doc_sample=doc_sets.sample(DOC_CONTAINMENT_SAMPLE),
         doc_words=np.bincount(seg_doc, weights=seg_words, minlength=len(texts)).astype(np.int64),
         doc_key=np.array([key_hash(t) for t in doc_texts], dtype=np.uint64),

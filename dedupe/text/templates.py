@@ -7,9 +7,13 @@ frequency across articles shows.
 
 from __future__ import annotations
 
+import re
+from typing import Sequence
+
+import numpy as np
 import xxhash
 
-from .normalize import words
+from .normalize import _DOT_LETTER, _DOT_LETTER_ASCII, words
 
 MIN_TEMPLATE_LITERALS = 4  # fewer literal words ("Photo: Getty Images") is not a template
 
@@ -31,3 +35,70 @@ def template_key(text: str) -> int:
     if literal < MIN_TEMPLATE_LITERALS:
         return 0
     return xxhash.xxh3_64_intdigest(" ".join(out).encode("utf-8")) or 1
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a letter or digit outside ASCII
+_BYTE = np.arange(256)
+_WORD = ((_BYTE >= 48) & (_BYTE <= 57)) | ((_BYTE >= 65) & (_BYTE <= 90)) | ((_BYTE >= 97) & (_BYTE <= 122)) \
+    | (_BYTE == 95)
+_UPPER = (_BYTE >= 65) & (_BYTE <= 90)
+_DIGIT = (_BYTE >= 48) & (_BYTE <= 57)
+_LOWER = np.where(_UPPER, _BYTE + 32, _BYTE).astype(np.uint8)
+
+
+def template_keys(texts: Sequence[str]) -> list[int]:
+    """`template_key` of each text, computed for the whole batch in array operations.
+
+    Texts whose words are plain runs of [A-Za-z0-9_] (no newline, no dotted abbreviation, no
+    letter or digit outside ASCII: curly quotes and dashes are only separators, like a space)
+    are joined into one byte array: word boundaries, each word's text, whether it is
+    capitalised or holds a digit, the runs of masked words and the template bytes are computed
+    over all of them at once; only the hashing is per text. The others (rare) go through
+    `template_key`."""
+    out = [0] * len(texts)
+    fast, plain = [], []
+    for i, text in enumerate(texts):
+        if "\n" in text:
+            out[i] = template_key(text)
+        elif text.isascii():
+            if _DOT_LETTER_ASCII.search(text):
+                out[i] = template_key(text)
+            else:
+                fast.append(i)
+                plain.append(text)
+        elif _DOT_LETTER.search(text) or _NON_ASCII_WORD.search(text):
+            out[i] = template_key(text)
+        else:
+            fast.append(i)
+            plain.append(_NON_ASCII.sub(" ", text))
+    if not fast:
+        return out
+    buf = np.frombuffer("\n".join(plain).encode("ascii"), dtype=np.uint8)
+    word = _WORD[buf]
+    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return out
+    text_of = np.searchsorted(np.flatnonzero(buf == 10), starts)  # newlines before the word
+    first = np.concatenate(([True], text_of[1:] != text_of[:-1]))
+    digits = np.concatenate(([0], np.cumsum(_DIGIT[buf])))
+    variable = (~first & _UPPER[buf[starts]]) | (digits[ends] > digits[starts])
+    kept = ~variable | first | ~np.concatenate(([False], variable[:-1]))  # one "#" per run
+    literals = np.bincount(text_of[~variable], minlength=len(fast))
+    # Template bytes: each kept word (lower-cased) or "#", followed by a space.
+    k_start, k_var, k_text = starts[kept], variable[kept], text_of[kept]
+    length = np.where(k_var, 1, ends[kept] - k_start) + 1
+    at = np.concatenate(([0], np.cumsum(length)))
+    source = np.repeat(k_start - at[:-1], length) + np.arange(at[-1])
+    template = _LOWER[buf[np.minimum(source, len(buf) - 1)]]
+    template[at[:-1][k_var]] = ord("#")
+    template[at[1:] - 1] = ord(" ")
+    joined = template.tobytes()
+    last = np.concatenate((k_text[1:] != k_text[:-1], [True]))
+    lo = at[:-1][np.concatenate(([True], last[:-1]))]
+    hash64 = xxhash.xxh3_64_intdigest
+    for t, a, b in zip(k_text[last].tolist(), lo.tolist(), (at[1:][last] - 1).tolist()):
+        if literals[t] >= MIN_TEMPLATE_LITERALS:
+            out[fast[t]] = hash64(joined[a:b]) or 1
+    return out
