@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import Config
 from ..sketch.sets import ShingleSets, word_shingle_sets
-from ..text.nearcopy import article_links
+from ..text.nearcopy import batch_links
 from ..text.templates import template_keys
 from .keys import DOC_CONTAINMENT_SAMPLE, document_shingle_sets, joined_keys, key_hash, segment_keys
 
@@ -69,12 +69,7 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
     key_template = np.zeros(len(key_words), dtype=np.uint64)
     key_template[templated] = np.array(template_keys(template_texts), dtype=np.uint64)
 
-    extensions: list[tuple[int, int]] = []
-    doc_bounds = np.searchsorted(np.array(seg_doc, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
-    for d in range(len(texts)):
-        lo, hi = doc_bounds[d], doc_bounds[d + 1]
-        article = [(key, key.split(" ")) for key, n in zip(seg_keys[lo:hi], seg_words[lo:hi]) if n]
-        extensions.extend((first[a], first[b]) for a, b in article_links(article))  # text/nearcopy.py
+    extensions = [(first[a], first[b]) for a, b in batch_links(seg_doc, seg_keys, seg_words)]  # text/nearcopy.py
     doc_texts = joined_keys(len(texts), seg_doc, seg_keys, seg_words)
 
     keys = list(first)

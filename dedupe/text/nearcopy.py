@@ -25,6 +25,9 @@ earlier. Two relations:
 from __future__ import annotations
 
 import difflib
+from typing import Sequence
+
+import numpy as np
 
 MIN_SHARED_WORDS = 5  # fewer equal words is too little evidence ("toggle caption Jay Reed")
 MAX_EDIT_WORDS = 3
@@ -73,46 +76,80 @@ def near_copy(a: list[str], b: list[str]) -> bool:
 
 def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
     """(later key, earlier key) of the distinct segments of one article that are near copies
-    (see `near_copy`) but not equal. `segments`: (match key, words) in article order.
+    (see `near_copy`) but not equal. `segments`: (match key, words) in article order. One
+    article of `batch_near_copy_links`."""
+    return batch_near_copy_links([0] * len(segments), [key for key, _ in segments],
+                                 [len(tokens) for _, tokens in segments])
+
+
+def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Sequence[int]) -> list[tuple[str, str]]:
+    """`near_copy_links` of every article of a batch at once: segments as parallel sequences
+    (document, match key, words), each article's contiguous and in order.
 
     Only segments whose word counts are within the edit budget of each other are compared
-    (a window over the segments sorted by length), and only after a cheap shared-vocabulary
-    screen, so an article costs about one alignment per plausible pair. Each segment is screened
-    against at most MAX_SCREENED of the nearest in length and aligned at most MAX_ALIGNED times,
-    so an article of a thousand near-identical lines (a template page) stays linear; real
-    articles never reach either bound."""
-    seen: dict[str, list[str]] = {}
-    for key, tokens in segments:
-        if MIN_SHARED_WORDS <= len(tokens) <= MAX_WORDS:
-            seen.setdefault(key, tokens)
-    items = list(seen.items())  # first-seen order
-    order = sorted(range(len(items)), key=lambda i: (len(items[i][1]), i))
-    sizes = [len(items[i][1]) for i in order]
-    budgets = [edit_budget(n) + RESPLIT_SLACK for n in sizes]
-    vocab = [set(items[i][1]) for i in order]
+    (a window over each article's segments sorted by length), and only after a cheap
+    shared-vocabulary screen, so an article costs about one alignment per plausible pair. Each
+    segment is screened against at most MAX_SCREENED of the nearest in length and aligned at
+    most MAX_ALIGNED times, so an article of a thousand near-identical lines (a template page)
+    stays linear; real articles never reach either bound. The windows and the screen are
+    array operations over the whole batch (vocabularies as sets of word hashes); only the
+    alignments of the pairs that pass are Python."""
+    from ..sketch.hashing import hash_words
+    from ..sketch.sets import ShingleSets, unique_per_set
+
+    first: dict[tuple[int, str], int] = {}  # each article's distinct keys, first-seen order
+    for d, key, n in zip(doc, keys, counts):
+        if MIN_SHARED_WORDS <= n <= MAX_WORDS:
+            first.setdefault((d, key), n)
+    if len(first) < 2:
+        return []
+    item_doc = np.fromiter((d for d, _ in first), dtype=np.int64, count=len(first))
+    item_key = [key for _, key in first]
+    item_n = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    order = np.lexsort((np.arange(len(first)), item_n, item_doc))  # per article by (length, first seen)
+    sizes, docs = item_n[order], item_doc[order]
+    budgets = _edit_budgets(sizes) + RESPLIT_SLACK
+    # others of position p: the same article, at least p's length minus its budget, at most
+    # MAX_SCREENED back, nearest first
+    reach = sizes - _edit_budgets(sizes)
+    lowest = np.maximum(np.searchsorted(docs * 128 + sizes, docs * 128 + reach),  # sizes <= MAX_WORDS < 128
+                        np.arange(len(order)) - MAX_SCREENED)
+    span = np.maximum(np.arange(len(order)) - lowest, 0)
+    pos = np.repeat(np.arange(len(order)), span)
+    other = pos - 1 - (np.arange(len(pos)) - np.repeat(np.cumsum(span) - span, span))
+    if len(pos) == 0:
+        return []
+    vocab = ShingleSets(*unique_per_set(*hash_words(item_key)))
+    a, b = order[other], order[pos]
+    sizes_v = np.diff(vocab.offsets)
+    shared = vocab.intersections(a, b)
+    screened = (sizes_v[a] - shared <= budgets[other]) & (sizes_v[b] - shared <= budgets[pos])
+    # the first MAX_ALIGNED that pass the screen, per position
+    passed = np.concatenate(([0], np.cumsum(screened)))
+    group_start = np.repeat(np.cumsum(span) - span, span)
+    aligned = screened & (passed[1:] - passed[group_start] <= MAX_ALIGNED)
     out = []
-    for pos in range(1, len(order)):
-        reach = sizes[pos] - edit_budget(sizes[pos])  # the longer copy's budget bounds the difference
-        vj, budget_j = vocab[pos], budgets[pos]
-        other, lowest, aligned = pos - 1, max(0, pos - MAX_SCREENED), 0
-        while other >= lowest and sizes[other] >= reach and aligned < MAX_ALIGNED:
-            vi = vocab[other]
-            # cheap screen before the alignment: each copy's own distinct words fit its budget
-            shared = len(vi & vj)
-            if len(vi) - shared <= budgets[other] and len(vj) - shared <= budget_j:
-                aligned += 1
-                i, j = sorted((order[other], order[pos]))
-                if near_copy(items[i][1], items[j][1]):
-                    out.append((items[j][0], items[i][0]))
-            other -= 1
+    for i, j in zip(np.minimum(a, b)[aligned].tolist(), np.maximum(a, b)[aligned].tolist()):
+        if near_copy(item_key[i].split(" "), item_key[j].split(" ")):
+            out.append((item_key[j], item_key[i]))
     return out
+
+
+def _edit_budgets(n_words: np.ndarray) -> np.ndarray:
+    """`edit_budget` of each count."""
+    return np.maximum(MAX_EDIT_WORDS, (MAX_EDIT_SHARE * n_words).astype(np.int64))
 
 
 def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
     """(paragraph key, key of its longer piece) for each paragraph of one article whose words
     are X + Y, where X and Y (each >= MIN_PIECE_WORDS words, possibly equal) are also whole
     paragraphs of the article. `segments`: (match key, words) in article order."""
-    keys = dict.fromkeys(key for key, tokens in segments if len(tokens) >= MIN_PIECE_WORDS)
+    return _doubled([key for key, tokens in segments if len(tokens) >= MIN_PIECE_WORDS])
+
+
+def _doubled(pieces: list[str]) -> list[tuple[str, str]]:
+    """`doubled_links` of the keys of one article that have at least MIN_PIECE_WORDS words."""
+    keys = dict.fromkeys(pieces)
     by_first: dict[str, list[str]] = {}
     for key in keys:
         by_first.setdefault(key.split(" ", 1)[0], []).append(key)
@@ -129,7 +166,13 @@ def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]
     return out
 
 
-def article_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
-    """Pairs of keys of one article's segments that are one repeated passage (both relations
-    above); the pairs are unordered facts about two texts."""
-    return near_copy_links(segments) + doubled_links(segments)
+def batch_links(doc: Sequence[int], keys: Sequence[str], counts: Sequence[int]) -> list[tuple[str, str]]:
+    """Pairs of keys of segments of one article that are one repeated passage (both relations
+    above), for every article of a batch (segments as in `batch_near_copy_links`); the pairs
+    are unordered facts about two texts."""
+    pieces: dict[int, list[str]] = {}
+    for d, key, n in zip(doc, keys, counts):
+        if n >= MIN_PIECE_WORDS:
+            pieces.setdefault(d, []).append(key)
+    doubled = [pair for article in pieces.values() if len(article) >= 2 for pair in _doubled(article)]
+    return batch_near_copy_links(doc, keys, counts) + doubled

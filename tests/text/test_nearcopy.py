@@ -9,7 +9,7 @@ import dedupe
 from dedupe.config import Config
 from dedupe.text.nearcopy import doubled_links, near_copy, near_copy_links
 from dedupe.text.normalize import key_and_words
-from tests.conftest import write_articles
+from tests.conftest import RAW, write_articles
 
 CAPTION = ("Protesters celebrate at the main square soon after the army pulled out of the capital "
            "on Saturday. The deputy chief of the armed forces has ordered the troops... (AP)")
@@ -111,3 +111,28 @@ def test_an_article_of_template_lines_costs_a_bounded_number_of_alignments(monke
     assert len(calls) <= nearcopy.MAX_ALIGNED * len(lines)  # not 3000**2 / 2
     doubled = lines[0] + " " + lines[1]
     assert doubled_links(segments + [(doubled, doubled.split(" "))]) == [(doubled, lines[0])]
+
+
+def test_a_batch_of_articles_links_each_article_as_alone():
+    """`batch_links` windows and screens the whole batch at once: no pair crosses articles, and
+    each article gets the links it gets alone (near copies, then doubled paragraphs)."""
+    from dedupe.corpus.keys import segment_keys
+    from dedupe.text.nearcopy import batch_links
+
+    caption = "Police officers stand guard outside the building on Tuesday morning in the city"
+    notice = "This article was amended on 3 May to correct the name of the minister"
+    order = "An earlier version said the order came from the ministry of the interior"
+    articles = [p.read_text("utf-8") for p in sorted(RAW.glob("*.txt"))] + [
+        f"{caption}\nOther text here\n{caption} (Image: Getty)",
+        f"{notice} {order}\n{notice}\n{order}",
+        f"{caption} (Image: Getty)\nNothing to see in this one at all",  # a copy only across articles
+    ]
+    seg_doc, _, _, keys, counts = segment_keys(articles, "line")
+    expected = []
+    for d in range(len(articles)):
+        article = [(k, k.split(" ")) for k, n, doc in zip(keys, counts, seg_doc) if doc == d and n]
+        expected += near_copy_links(article) + doubled_links(article)
+    got = batch_links(seg_doc, keys, counts)
+    assert sorted(got) == sorted(expected)
+    key = [key_and_words(t)[0] for t in (caption, f"{caption} (Image: Getty)", f"{notice} {order}", notice, order)]
+    assert sorted(got) == sorted([(key[1], key[0]), (key[2], max(key[3], key[4], key=len))])  # none across articles
