@@ -8,7 +8,9 @@ warm and with an empty numba cache, and on the five sample articles.
 
 Every run is one command in a fresh process, timed from start to exit (interpreter start,
 imports, reading and writing included), in rounds that alternate the contenders, so that a
-slow minute of the machine hits them all:
+slow minute of the machine hits them all. Timed runs are not sampled (sampling /proc costs CPU
+on a 2-core machine); after the rounds, one more run of each dedupe contender is sampled for
+the CPU its stages keep busy and the process tree's peak memory:
 
     naive        `peer_minhash.py datasketch` in the project's venv (datasketch is a dependency)
     rensa        `peer_minhash.py rensa` in the bench's own venv (`bench/out/peers-rensa-venv`,
@@ -18,8 +20,10 @@ slow minute of the machine hits them all:
     sample       `dedupe run --engine local` on `raw/` (5 articles), warm and cold
 
 The corpus is the throughput corpus (`corpus.py`, seed 3), built from the shared corpora. For
-the dedupe runs it also reports each stage's wall time (from the run's own log) and the CPU its
-process tree used meanwhile (`common.CpuTimeline`): cores busy = CPU seconds / wall seconds.
+the dedupe runs it also reports each stage's wall time (from the run's own log; medians of the
+timed runs) and, from the sampled run, the CPU its process tree used meanwhile
+(`common.CpuTimeline`): cores busy = CPU seconds / wall seconds. Peak memory: the sampled
+process tree's PSS for dedupe, the process's own peak RSS for the single-process peers.
 Writes `bench/out/peers.json` and `bench/out/peers.md`.
 """
 
@@ -63,16 +67,16 @@ def rensa_python(log=print) -> Path | None:
     return python
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `cmd`; its wall time, exit status, peak PSS of its process tree, its stderr lines
-    with the second each arrived, and the tree's CPU timeline."""
+def timed(cmd: list[str], env: dict[str, str] | None = None, sampled: bool = False) -> dict:
+    """Run `cmd`; its wall time (until it exits), exit status, its stderr lines with the second
+    each arrived, and its own peak RSS; `sampled`: also the CPU timeline and the peak PSS of
+    its process tree."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
-    timeline = CpuTimeline(proc.pid, t0)
-    memory = TreeSampler(proc.pid, interval=0.2)
-    timeline.start()
-    memory.start()
+    samplers = (CpuTimeline(proc.pid, t0, interval=0.05), TreeSampler(proc.pid, interval=0.2)) if sampled else ()
+    for sampler in samplers:
+        sampler.start()
     lines: list[tuple[float, str]] = []
 
     def read() -> None:
@@ -81,18 +85,24 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    code = proc.wait()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
-    timeline.stop()
-    memory.stop()
-    return {"seconds": wall, "exit": code, "peak_mb": memory.peak_mb, "lines": lines, "timeline": timeline,
-            "cpu_seconds": timeline.cpu_between(0.0, wall)}
+    for sampler in samplers:
+        sampler.stop()
+    run = {"seconds": wall, "exit": proc.returncode, "peak_mb": usage.ru_maxrss / 1024, "lines": lines}
+    if sampled:
+        timeline, memory = samplers
+        run.update(timeline=timeline, peak_mb=max(memory.peak_mb, run["peak_mb"]),
+                   cpu_seconds=timeline.cpu_between(0.0, wall))
+    return run
 
 
 def stages_of(run: dict) -> list[dict]:
     """Each logged stage of a dedupe run, with 'start-up' before the first and 'publish and exit'
-    after the last: wall seconds, CPU seconds of the process tree, cores busy."""
+    after the last: wall seconds and, for a sampled run, CPU seconds of the process tree and
+    cores busy."""
     spans = []
     for when, line in run["lines"]:
         m = STAGE_LINE.match(line)
@@ -103,10 +113,12 @@ def stages_of(run: dict) -> list[dict]:
     spans = [("start-up", 0.0, spans[0][1])] + spans + [("publish and exit", spans[-1][2], run["seconds"])]
     out = []
     for stage, start, end in spans:
-        start = max(start, 0.0)
-        cpu = run["timeline"].cpu_between(start, end)
-        wall = max(end - start, 0.0)
-        out.append({"stage": stage, "seconds": wall, "cpu_seconds": cpu, "cores": cpu / wall if wall > 0.05 else None})
+        start, wall = max(start, 0.0), max(end - start, 0.0)
+        row = {"stage": stage, "seconds": wall}
+        if "timeline" in run:
+            cpu = run["timeline"].cpu_between(start, end)
+            row.update(cpu_seconds=cpu, cores=cpu / wall if wall > 0.05 else None)
+        out.append(row)
     return out
 
 
@@ -115,7 +127,8 @@ def dedupe_cmd(corpus: Path, out: Path) -> list[str]:
             "--output", str(out)]
 
 
-def one_round(kinds: list[str], corpus: Path, rensa: Path | None, work: Path, log=print) -> dict[str, dict]:
+def one_round(kinds: list[str], corpus: Path, rensa: Path | None, work: Path, sampled: bool = False,
+              log=print) -> dict[str, dict]:
     """One run of each kind, in the order given."""
     results = {}
     for kind in kinds:
@@ -130,37 +143,42 @@ def one_round(kinds: list[str], corpus: Path, rensa: Path | None, work: Path, lo
             cmd = dedupe_cmd(source, work / f"out-{kind.replace(' ', '-')}")
             if kind.endswith("cold"):
                 env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-cold-", dir=work)
-        run = timed(cmd, env)
+        run = timed(cmd, env, sampled)
         if run["exit"] != 0:
             tail = " | ".join(line for _, line in run["lines"][-5:])
             raise SystemExit(f"{kind} failed (exit {run['exit']}): {tail}")
         run["stages"] = stages_of(run) if kind.startswith(("dedupe", "sample")) else []
         if result_file.exists():
             run["result"] = __import__("json").loads(result_file.read_text())
-        log(f"  {kind:12s} {run['seconds']:6.2f} s  peak {run['peak_mb']:5.0f} MB  "
-            f"CPU {run['cpu_seconds']:5.1f} s")
+        log(f"  {kind:12s} {run['seconds']:6.2f} s  peak {run['peak_mb']:5.0f} MB"
+            + (f"  CPU {run['cpu_seconds']:5.1f} s" if sampled else ""))
         results[kind] = run
     return results
 
 
-def summarise(rounds: list[dict[str, dict]]) -> dict:
+def summarise(rounds: list[dict[str, dict]], sampled: dict[str, dict]) -> dict:
+    """Per kind: the timed runs' seconds (median, range), peak memory, and per stage the
+    median wall seconds with the sampled run's CPU seconds and cores busy."""
     kinds = list(dict.fromkeys(k for r in rounds for k in r))
     summary = {}
     for kind in kinds:
         runs = [r[kind] for r in rounds if kind in r]
         secs = [run["seconds"] for run in runs]
+        probe = sampled.get(kind)
         entry = {"runs": len(runs), "seconds": secs, "median": statistics.median(secs), "min": min(secs),
-                 "max": max(secs), "peak_mb": max(run["peak_mb"] for run in runs),
-                 "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs)}
+                 "max": max(secs), "peak_mb": max([run["peak_mb"] for run in runs] + ([probe["peak_mb"]] if probe else [])),
+                 "sampled_seconds": probe["seconds"] if probe else None,
+                 "sampled_cpu_seconds": probe["cpu_seconds"] if probe else None}
         if runs[0]["stages"]:
             names = [s["stage"] for s in runs[0]["stages"]]
             entry["stages"] = []
             for i, name in enumerate(names):
                 rows = [run["stages"][i] for run in runs if len(run["stages"]) == len(names)]
-                wall = statistics.median(s["seconds"] for s in rows)
-                cpu = statistics.median(s["cpu_seconds"] for s in rows)
-                entry["stages"].append({"stage": name, "seconds": wall, "cpu_seconds": cpu,
-                                        "cores": cpu / wall if wall > 0.05 else None})
+                row = {"stage": name, "seconds": statistics.median(s["seconds"] for s in rows)}
+                if probe and len(probe["stages"]) == len(names):
+                    row.update(sampled_seconds=probe["stages"][i]["seconds"],
+                               cpu_seconds=probe["stages"][i]["cpu_seconds"], cores=probe["stages"][i]["cores"])
+                entry["stages"].append(row)
         if "result" in runs[0]:
             entry["result"] = runs[0]["result"]
         summary[kind] = entry
@@ -184,17 +202,17 @@ def tables(summary: dict, paragraphs: int) -> str:
     rows = []
     for kind, e in summary.items():
         x = f"{naive['median'] / e['median']:.1f}x" if naive and not kind.startswith("sample") else ""
-        rows.append([kind, str(e["runs"]), f"{e['median']:.2f}", f"{e['min']:.2f}–{e['max']:.2f}", x,
-                     f"{e['cpu_seconds'] / e['median']:.2f}", fmt(e["peak_mb"])])
+        rows.append([kind, str(e["runs"]), f"{e['median']:.2f}", f"{e['min']:.2f}–{e['max']:.2f}", x, fmt(e["peak_mb"])])
     out = [f"{paragraphs:,} paragraphs (sample: the 5 articles of raw/); seconds from process start to exit",
-           "", markdown_table(["run", "runs", "median s", "range s", "x naive", "cores busy", "peak MB"], rows)]
+           "", markdown_table(["run", "runs", "median s", "range s", "x naive", "peak MB"], rows)]
     for kind in ("dedupe warm", "dedupe cold"):
-        if summary.get(kind, {}).get("stages"):
-            out += ["", f"Stages of `{kind}` (medians; cores busy = CPU seconds of the process tree / wall seconds)", "",
+        stages = summary.get(kind, {}).get("stages")
+        if stages:
+            out += ["", f"Stages of `{kind}`: wall seconds (median of the timed runs); CPU seconds of the process "
+                        f"tree and cores busy (CPU / wall) in the sampled run", "",
                     markdown_table(["stage", "wall s", "CPU s", "cores busy"],
-                                   [[s["stage"], f"{s['seconds']:.2f}", f"{s['cpu_seconds']:.2f}",
-                                     "" if s["cores"] is None else f"{s['cores']:.2f}"]
-                                    for s in summary[kind]["stages"]])]
+                                   [[s["stage"], f"{s['seconds']:.2f}", fmt(s.get("cpu_seconds"), 2),
+                                     "" if s.get("cores") is None else f"{s['cores']:.2f}"] for s in stages])]
     return "\n".join(out)
 
 
@@ -223,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                 ["dedupe warm", "dedupe cold", "sample warm", "sample cold"]
             print(f"round {i + 1} of {args.rounds}")
             rounds.append(one_round(kinds, corpus, rensa, work))
-    summary = summarise(rounds)
+        print("sampled run")
+        sampled = one_round(["dedupe warm", "dedupe cold"], corpus, rensa, work, sampled=True)
+    summary = summarise(rounds, sampled)
     verdict = checks(summary)
     text = tables(summary, args.paragraphs)
     print("\n" + text + "\n")
