@@ -88,8 +88,19 @@ def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: f
     change[0] = True
     np.not_equal(owner[1:], owner[:-1], out=change[1:])  # owners are grouped: no sort needed
     ids, row = owner[change], np.cumsum(change, dtype=np.int32) - 1
+    # Most shingles occur in one text only and can be no evidence: an entry alone in its bucket
+    # of the low hash bits is such a one, and is left out of the sort and the queries (it still
+    # counts in its text's size). Kept entries stay in order, so everything else is unchanged.
+    buckets = 1 << max(16, int(len(hashes)).bit_length())
+    low = (hashes & np.uint64(buckets - 1)).astype(np.intp)
+    shared = np.bincount(low, minlength=buckets)[low] > 1
+    del low
+    alone = np.bincount(row[~shared], minlength=len(ids))
+    hashes, row = hashes[shared], row[shared]
     row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
+    if len(hashes) == 0:
+        return _overlaps(*(np.empty(0, np.int64),) * 4)
     order = np.argsort(hashes, kind="stable").astype(np.int32)  # ties stay in ascending owner order
     sorted_pos = np.empty_like(order)
     sorted_pos[order] = np.arange(len(order), dtype=np.int32)
@@ -104,7 +115,7 @@ def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: f
     del new_group
     owner_sorted = row[order]
     del order, row
-    query_size = np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
+    query_size = alone + np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
     cut = max(0.0, min_share - LSH_MARGIN)
     q, x, shared = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
                                                owner_sorted, query_size, cut, max_df)
