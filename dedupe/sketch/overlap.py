@@ -13,6 +13,8 @@ import numpy as np
 from .. import kernels
 from .lsh import LSH_MARGIN, pairs_in_groups
 
+FILTER_MAX = 1 << 22  # entries up to which single-text shingles are filtered out first (64 MB table)
+
 
 def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> np.ndarray:
     """Pairs (q, x), q != x, where at least `min_share` (minus `LSH_MARGIN`) of q's shingles
@@ -91,12 +93,15 @@ def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: f
     # Most shingles occur in one text only and can be no evidence: an entry alone in its bucket
     # of the low hash bits is such a one, and is left out of the sort and the queries (it still
     # counts in its text's size). Kept entries stay in order, so everything else is unchanged.
-    buckets = 1 << max(16, int(len(hashes)).bit_length())
-    low = (hashes & np.uint64(buckets - 1)).astype(np.intp)
-    shared = np.bincount(low, minlength=buckets)[low] > 1
-    del low
-    alone = np.bincount(row[~shared], minlength=len(ids))
-    hashes, row = hashes[shared], row[shared]
+    # The table has 2-4 buckets per entry (8 bytes each), so only up to FILTER_MAX entries.
+    alone = np.zeros(len(ids), dtype=np.int64)
+    if len(hashes) <= FILTER_MAX:
+        buckets = 1 << (int(len(hashes)).bit_length() + 1)
+        low = (hashes & np.uint64(buckets - 1)).astype(np.intp)
+        shared = np.bincount(low, minlength=buckets)[low] > 1
+        del low
+        alone = np.bincount(row[~shared], minlength=len(ids))
+        hashes, row = hashes[shared], row[shared]
     row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
     if len(hashes) == 0:
