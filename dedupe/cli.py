@@ -193,9 +193,13 @@ def load_flows_module(name: str) -> ModuleType:
 
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .pipeline import check_paths
+    from .engines.local import prestart_for
 
     config = load_config(args.config, **_engine_overrides(args))  # validate before anything heavy
+    prestart_for(args.input, config)  # a large input: the worker pool's fork server loads from now on
+
+    from .pipeline import check_paths
+
     check_paths(args.input, args.output)  # input and output problems: one line, before Prefect starts
     if args.engine == "local":
         from .pipeline import run

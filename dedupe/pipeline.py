@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from functools import partial
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
@@ -33,10 +32,10 @@ from .corpus import build as build_corpus
 from .corpus.cache import PreparedCache
 from .engines import Engine
 from . import kernels
-from .engines.local import ProcessEngine, local_engine, pool_input_bytes, prestart, workers
+from .engines.local import ProcessEngine, local_engine, prestart_for, workers
 from .history import History
 from .history.run_only import RunOnlyHistory
-from .io.readers import Entry, InputError, check_input, listed_bytes, read_inputs
+from .io.readers import InputError, check_input, read_inputs
 from .io.staging import check_output, publish, staged
 from .io.stores import DocumentStore, DocumentWriter
 from .io.tables import OUTPUT_FILES, write_outputs
@@ -73,8 +72,8 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     skips: list[Skip] = []
     try:
         with _stage("read"):
-            for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None,
-                                    listed=partial(_prestart_workers, config=config)):
+            prestart_for(input_dir, config)  # the worker pool's fork server loads while this reads
+            for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None):
                 if isinstance(item, Document):
                     writer.add(item)
                 else:
@@ -90,14 +89,6 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     write_skips(stage, skips)
     log.info("read %d documents from %s (%d inputs skipped)", writer.count, input_dir, len(skips))
     return path
-
-
-def _prestart_workers(entries: list[Entry], config: Config) -> None:
-    """Start the worker pool's fork server while the input is read, when the input is large
-    enough for `clean` to use worker processes: it loads the library and kernels meanwhile."""
-    if config.engine == "local" and workers(config) >= 2 \
-            and listed_bytes(entries, at_most=pool_input_bytes(config)) > pool_input_bytes(config):
-        prestart()
 
 
 def write_skips(stage: Path, skips: list[Skip]) -> None:

@@ -129,10 +129,31 @@ def workers(config: Config) -> int:
     return config.workers or os.cpu_count() or 1
 
 
-def pool_input_bytes(config: Config) -> int:
-    """Input size above which a run probably uses worker processes (`local_engine`): more than
-    MIN_BATCHES_FOR_POOL batches of articles of 2 KB."""
-    return MIN_BATCHES_FOR_POOL * config.batch_docs * 2000
+def prestart_for(input_dir: str | os.PathLike, config: Config) -> bool:
+    """`prestart` when a local run of `config` on `input_dir` will probably use worker
+    processes (`local_engine`): its files hold more than MIN_BATCHES_FOR_POOL batches of 2 KB
+    articles. Files are sized only until they pass that (a partial listing: cheap, and never an
+    error; the run lists and reads the input itself). Returns whether it started the server."""
+    if config.engine != "local" or workers(config) < 2:
+        return False
+    limit, total = MIN_BATCHES_FOR_POOL * config.batch_docs * 2000, 0
+    folders = [os.fspath(input_dir)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):  # (a symlinked loop must not loop here)
+                        folders.append(entry.path)
+                    elif entry.is_file():
+                        total += entry.stat().st_size
+                        if total > limit:
+                            prestart()
+                            return True
+        except OSError:
+            continue
+    return False
 
 
 def local_engine(config: Config, n_batches: int) -> InlineEngine | ProcessEngine:

@@ -156,16 +156,12 @@ def check_input(root: str | Path) -> None:
         raise _nothing_to_read(root)
 
 
-def read_inputs(root: str | Path, config: Config, exclude: Path | None = None,
-                listed: Callable[[list[Entry]], None] | None = None) -> Iterator[Document | Skip]:
-    """Yield every document (or skip record) found below `root` (see `walk`); `listed` is
-    called with the listing before the first file is read."""
+def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -> Iterator[Document | Skip]:
+    """Yield every document (or skip record) found below `root` (see `walk`)."""
     root = Path(root)
     entries = discover(root, exclude)
     if not any(e.reason is None for e in entries):
         raise _nothing_to_read(root)
-    if listed is not None:
-        listed(entries)
     seen_ids: dict[str, str] = {}
     for entry in track(entries, len(entries), "read"):
         for item in read_entry(entry, config):
@@ -176,20 +172,6 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None,
             if isinstance(item, Skip):
                 log.warning("skipped %s: %s", item.source, item.reason)
             yield item
-
-
-def listed_bytes(entries: list[Entry], at_most: int) -> int:
-    """Bytes of the listed files, counted until they pass `at_most` (one stat per file read)."""
-    total = 0
-    for entry in entries:
-        if entry.reason is None:
-            try:
-                total += entry.path.stat().st_size
-            except OSError:
-                continue
-            if total > at_most:
-                break
-    return total
 
 
 def _nothing_to_read(root: Path) -> InputError:

@@ -129,3 +129,20 @@ def test_a_few_row_groups_on_a_pool_are_cut_into_pieces_with_the_same_output(tmp
     assert sizes == [5] * 12
     for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
         assert (pooled / name).read_bytes() == (inline / name).read_bytes(), name
+
+
+def test_the_fork_server_is_started_early_only_for_an_input_the_pool_will_take(tmp_path):
+    from dedupe.engines.local import prestart_for
+
+    small = Config(batch_docs=1, workers=2)  # the pool takes more than 4 batches: 8 KB of articles
+    (tmp_path / "in" / "nested").mkdir(parents=True)
+    for i in range(3):
+        (tmp_path / "in" / "nested" / f"{i}.txt").write_text("x" * 2000)
+    (tmp_path / "in" / ".hidden.txt").write_text("x" * 100_000)  # not read, not counted
+    assert not prestart_for(tmp_path / "in", small)
+    (tmp_path / "in" / "3.txt").write_text("x" * 4000)
+    assert prestart_for(tmp_path / "in", small)
+    assert not prestart_for(tmp_path / "in", Config(batch_docs=1, workers=1))
+    assert not prestart_for(tmp_path / "in", Config(batch_docs=1, workers=2, engine="dask"))
+    assert not prestart_for(tmp_path / "missing", small)  # never an error: the run reports it
+    assert not prestart_for(RAW, Config())
