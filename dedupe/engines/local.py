@@ -150,6 +150,9 @@ def prestart_for(input_dir: str | os.PathLike, config: Config) -> bool:
                         total += entry.stat().st_size
                         if total > limit:
                             prestart()
+                            from .. import kernels
+
+                            kernels.load_in_background()
                             return True
         except OSError:
             continue

@@ -110,13 +110,19 @@ def load_match_kernels() -> bool:
     return True
 
 
+_loader: threading.Thread | None = None
+
+
 def load_in_background() -> threading.Thread:
-    """`load_match_kernels` in a daemon thread: a process that waits for its workers meanwhile
-    (the prepare pass) then starts matching with numba started and them loaded (numba's import
-    and start-up alone take 0.6 s; with an empty cache, compiling them about 1 s)."""
-    thread = threading.Thread(target=_load_quietly, name="dedupe-kernels", daemon=True)
-    thread.start()
-    return thread
+    """`load_match_kernels` in a daemon thread, once per process: a process that waits for its
+    workers meanwhile (the prepare pass) then starts matching with numba started and them
+    loaded (numba's import and start-up alone take 0.6 s; with an empty cache, compiling them
+    about 1 s)."""
+    global _loader
+    if _loader is None:
+        _loader = threading.Thread(target=_load_quietly, name="dedupe-kernels", daemon=True)
+        _loader.start()
+    return _loader
 
 
 def _load_quietly() -> None:
