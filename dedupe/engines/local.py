@@ -130,14 +130,25 @@ def workers(config: Config) -> int:
 
 
 def prestart_for(input_dir: str | os.PathLike, config: Config) -> bool:
-    """`prestart` when a local run of `config` on `input_dir` will probably use worker
-    processes (`local_engine`): its files hold more than MIN_BATCHES_FOR_POOL batches of 2 KB
-    articles. Files are sized only until they pass that (a partial listing: cheap, and never an
-    error; the run lists and reads the input itself). Returns whether it started the server."""
-    if config.engine != "local" or workers(config) < 2:
+    """When a local run of `config` on `input_dir` will probably use worker processes
+    (`local_engine`: its files hold more than MIN_BATCHES_FOR_POOL batches of 2 KB articles),
+    start the fork server (`prestart`) and this process's kernel loading
+    (`kernels.load_in_background`) now, while the input is read. Returns whether it did."""
+    if config.engine != "local" or workers(config) < 2 \
+            or not _holds_more_than(input_dir, MIN_BATCHES_FOR_POOL * config.batch_docs * 2000):
         return False
-    limit, total = MIN_BATCHES_FOR_POOL * config.batch_docs * 2000, 0
-    folders = [os.fspath(input_dir)]
+    from .. import kernels
+
+    prestart()
+    kernels.load_in_background()
+    return True
+
+
+def _holds_more_than(folder: str | os.PathLike, limit: int) -> bool:
+    """Whether the non-hidden files below `folder` hold more than `limit` bytes. Files are sized
+    only until they pass it (a partial listing: cheap), and never an error (the run lists and
+    reads the input itself, and reports what it cannot)."""
+    total, folders = 0, [os.fspath(folder)]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
@@ -149,10 +160,6 @@ def prestart_for(input_dir: str | os.PathLike, config: Config) -> bool:
                     elif entry.is_file():
                         total += entry.stat().st_size
                         if total > limit:
-                            prestart()
-                            from .. import kernels
-
-                            kernels.load_in_background()
                             return True
         except OSError:
             continue

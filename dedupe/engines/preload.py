@@ -16,6 +16,7 @@ from ..corpus import prepare  # noqa: F401
 
 
 def _imported_by_fork_server() -> bool:
+    """Whether `multiprocessing.forkserver.main` is importing this module (its preload step)."""
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "main" and frame.f_globals.get("__name__") == "multiprocessing.forkserver":

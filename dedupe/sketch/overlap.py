@@ -13,7 +13,7 @@ import numpy as np
 from .. import kernels
 from .lsh import LSH_MARGIN, pairs_in_groups
 
-FILTER_MAX = 1 << 22  # entries up to which single-text shingles are filtered out first (64 MB table)
+FILTER_MAX = 1 << 22  # entries up to which single-text shingles are filtered out first (table: 128 MB at most)
 
 
 def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> np.ndarray:
@@ -93,7 +93,7 @@ def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: f
     # Most shingles occur in one text only and can be no evidence: an entry alone in its bucket
     # of the low hash bits is such a one, and is left out of the sort and the queries (it still
     # counts in its text's size). Kept entries stay in order, so everything else is unchanged.
-    # The table has 2-4 buckets per entry (8 bytes each), so only up to FILTER_MAX entries.
+    # The table has 2-4 buckets of 8 bytes per entry (64 MB at 60k paragraphs), so only up to FILTER_MAX.
     alone = np.zeros(len(ids), dtype=np.int64)
     if len(hashes) <= FILTER_MAX:
         buckets = 1 << (int(len(hashes)).bit_length() + 1)

@@ -116,9 +116,10 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
                         np.arange(len(order)) - MAX_SCREENED)
     span = np.maximum(np.arange(len(order)) - lowest, 0)
     pos = np.repeat(np.arange(len(order)), span)
-    other = pos - 1 - (np.arange(len(pos)) - np.repeat(np.cumsum(span) - span, span))
     if len(pos) == 0:
         return []
+    group_start = np.repeat(np.cumsum(span) - span, span)  # each pair's first pair of its position
+    other = pos - 1 - (np.arange(len(pos)) - group_start)
     vocab = ShingleSets(*unique_per_set(*hash_words(item_key)))
     a, b = order[other], order[pos]
     sizes_v = np.diff(vocab.offsets)
@@ -126,7 +127,6 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     screened = (sizes_v[a] - shared <= budgets[other]) & (sizes_v[b] - shared <= budgets[pos])
     # the first MAX_ALIGNED that pass the screen, per position
     passed = np.concatenate(([0], np.cumsum(screened)))
-    group_start = np.repeat(np.cumsum(span) - span, span)
     aligned = screened & (passed[1:] - passed[group_start] <= MAX_ALIGNED)
     out = []
     for i, j in zip(np.minimum(a, b)[aligned].tolist(), np.maximum(a, b)[aligned].tolist()):
