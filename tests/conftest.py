@@ -3,6 +3,7 @@ prefect.testing costs seconds and starting its server ~20 s."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -16,6 +17,18 @@ SHARED = ROOT.parent / "shared"
 
 # Prefect state never goes to the shared ~/.prefect, even for tests that only load the flows.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="dedupe-prefect-home-"))
+
+
+@pytest.fixture(autouse=True)
+def _dedupe_logger_restored():
+    """The command configures the `dedupe` logger (its own handler and level, no propagation):
+    undone after each test, so that a later test's `caplog` still sees the library's records."""
+    logger = logging.getLogger("dedupe")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:] = saved[0]
+    logger.setLevel(saved[1])
+    logger.propagate = saved[2]
 
 
 @pytest.fixture(scope="session")
