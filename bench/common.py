@@ -138,35 +138,34 @@ class TreeSampler(threading.Thread):
         self.join()
 
     def _tree(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        stats = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()
-            pid = int(entry)
-            children.setdefault(int(fields[1]), []).append(pid)
-            stats[pid] = fields
-        out, todo = [], [self.pid]
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            todo.extend(children.get(p, ()))
-            if p in stats:
-                cpu = (int(stats[p][11]) + int(stats[p][12])) / self._tick
-                self._cpu[p] = max(self._cpu.get(p, 0.0), cpu)
-        return out
+        stats = process_tree(self.pid)
+        for p, fields in stats.items():
+            self._cpu[p] = max(self._cpu.get(p, 0.0), (int(fields[11]) + int(fields[12])) / self._tick)
+        return list(stats)
+
+
+def process_tree(pid: int) -> dict[int, list[str]]:
+    """The /proc/PID/stat fields (after the command name) of `pid` and all its descendants,
+    found through /proc/PID/task/TID/children (no scan of /proc)."""
+    out: dict[int, list[str]] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            out[p] = stat[stat.rfind(")") + 2:].split()
+            for task in os.listdir(f"/proc/{p}/task"):
+                todo.extend(int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 class CpuTimeline(threading.Thread):
     """Samples the CPU time (user + system) of a process and its descendants every `interval`
     seconds, as (seconds since `t0`, CPU seconds so far): CPU used between two moments, and so
-    the cores a stage kept busy. Descendants are found through /proc/PID/task/TID/children
-    (no scan of /proc), so sampling often costs little."""
+    the cores a stage kept busy (`process_tree`: no scan of /proc, so sampling often costs
+    little)."""
 
     def __init__(self, pid: int, t0: float, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
@@ -187,17 +186,8 @@ class CpuTimeline(threading.Thread):
         self.join()
 
     def _sample(self) -> None:
-        todo = [self.pid]
-        while todo:
-            pid = todo.pop()
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-                fields = stat[stat.rfind(")") + 2:].split()
-                self._cpu[pid] = max(self._cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self._tick)
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
-            except (OSError, ValueError):
-                continue
+        for pid, fields in process_tree(self.pid).items():
+            self._cpu[pid] = max(self._cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self._tick)
         self.samples.append((time.perf_counter() - self.t0, sum(self._cpu.values())))
 
     def cpu_between(self, start: float, end: float) -> float:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -35,6 +34,7 @@ from prefect.cache_policies import NO_CACHE
 
 from dedupe import pipeline
 from dedupe.config import from_mapping, load_config
+from dedupe.engines import in_order
 from dedupe.engines.local import workers
 from dedupe.io.staging import staged
 
@@ -70,13 +70,8 @@ class TaskEngine:
         self.window = window
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        pending: deque = deque()
-        for item in items:
-            pending.append(run_part.with_options(task_run_name=item.label).submit(fn, item))
-            if len(pending) >= self.window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        return in_order(lambda item: run_part.with_options(task_run_name=item.label).submit(fn, item),
+                        items, self.window)
 
     def __enter__(self) -> "TaskEngine":
         return self

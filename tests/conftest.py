@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -119,3 +120,31 @@ STORIES = [
     "The central bank held interest rates but signalled cuts later in the year.\n"
     "Economists said inflation had fallen faster than the bank had forecast.",
 ]
+
+
+def synthetic_articles(root: Path, articles: int = 1200, seed: int = 0) -> Path:
+    """Articles of pseudo-words with exact and near copies, quoted passages and a repeated line,
+    as plain text files under `root`: from about 1,000 articles every kernel's compiled path is
+    taken on them."""
+    rng = random.Random(seed)
+    vocab = [f"{rng.choice('bcdfghklmnprst')}{rng.choice('aeiou')}{rng.choice('bcdfgklmnprst')}"
+             f"{rng.choice('aeiou')}{i}" for i in range(4000)]
+    earlier: list[str] = []
+    root.mkdir(parents=True, exist_ok=True)
+    for a in range(articles):
+        paragraphs = []
+        for _ in range(10):
+            roll = rng.random()
+            if earlier and roll < 0.25:  # an exact or near copy of an earlier paragraph
+                words = rng.choice(earlier).split()
+                if roll < 0.15:
+                    words[rng.randrange(len(words))] = rng.choice(vocab)
+                paragraphs.append(" ".join(words))
+            elif earlier and roll < 0.35:  # a passage quoted inside a longer paragraph
+                paragraphs.append(" ".join(rng.choices(vocab, k=12)) + " " + rng.choice(earlier))
+            else:
+                paragraphs.append(" ".join(rng.choices(vocab, k=rng.randint(40, 90))))
+        paragraphs.append("Sign up for our newsletter")
+        earlier.extend(paragraphs[:3])
+        (root / f"article-{a:05d}.txt").write_text(f"Story {a}\n" + "\n".join(paragraphs), encoding="utf-8")
+    return root

@@ -17,7 +17,8 @@ runs these as Prefect tasks through prefect-dask's `DaskTaskRunner`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,3 +37,16 @@ class Engine(Protocol):
     def __enter__(self) -> "Engine": ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Iterator[Any]:
+    """The results of `submit(item)` futures (anything with `.result()`), yielded in the order
+    of `items`, with at most `window` submitted and not yet yielded: memory stays bounded however
+    long the stream. What an engine over a pool or a task runner does in its `map`."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(submit(item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

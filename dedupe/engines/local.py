@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext, ForkServerProcess
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..config import Config
+from . import in_order
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,13 +67,8 @@ class ProcessEngine:
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._pool is None:
             raise RuntimeError("ProcessEngine.map outside its `with` block")
-        pending: deque = deque()
-        for item in items:
-            pending.append(self._pool.submit(fn, item))
-            if len(pending) >= self.window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        pool = self._pool
+        yield from in_order(lambda item: pool.submit(fn, item), items, self.window)
 
 
 class _LibraryProcess(ForkServerProcess):
@@ -129,40 +125,42 @@ def workers(config: Config) -> int:
     return config.workers or os.cpu_count() or 1
 
 
+_prestarted = False
+
+
 def prestart_for(input_dir: str | os.PathLike, config: Config) -> bool:
     """When a local run of `config` on `input_dir` will probably use worker processes
     (`local_engine`: its files hold more than MIN_BATCHES_FOR_POOL batches of 2 KB articles),
     start the fork server (`prestart`) and this process's kernel loading
-    (`kernels.load_in_background`) now, while the input is read. Returns whether it did."""
-    if config.engine != "local" or workers(config) < 2 \
-            or not _holds_more_than(input_dir, MIN_BATCHES_FOR_POOL * config.batch_docs * 2000):
+    (`kernels.load_in_background`) now, while the input is read. Returns whether they run; once
+    started they stay for the process, so a later call does not list the input again."""
+    global _prestarted
+    if config.engine != "local" or workers(config) < 2:
         return False
-    from .. import kernels
+    if not _prestarted and _holds_more_than(Path(input_dir), MIN_BATCHES_FOR_POOL * config.batch_docs * 2000):
+        from .. import kernels
 
-    prestart()
-    kernels.load_in_background()
-    return True
+        prestart()
+        kernels.load_in_background()
+        _prestarted = True
+    return _prestarted
 
 
-def _holds_more_than(folder: str | os.PathLike, limit: int) -> bool:
-    """Whether the non-hidden files below `folder` hold more than `limit` bytes. Files are sized
-    only until they pass it (a partial listing: cheap), and never an error (the run lists and
-    reads the input itself, and reports what it cannot)."""
-    total, folders = 0, [os.fspath(folder)]
-    while folders:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):  # (a symlinked loop must not loop here)
-                        folders.append(entry.path)
-                    elif entry.is_file():
-                        total += entry.stat().st_size
-                        if total > limit:
-                            return True
-        except OSError:
-            continue
+def _holds_more_than(folder: Path, limit: int) -> bool:
+    """Whether the input files below `folder` (`io.readers.walk`, the run's own listing) hold
+    more than `limit` bytes; the listing stops there. Never an error: the run lists and reads
+    the input itself, and reports what it cannot."""
+    from ..io.readers import InputError, walk
+
+    total = 0
+    try:
+        for entry in walk(folder):
+            if entry.reason is None:
+                total += entry.path.stat().st_size
+                if total > limit:
+                    return True
+    except (InputError, OSError):
+        pass
     return False
 
 

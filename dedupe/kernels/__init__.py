@@ -21,6 +21,8 @@ from typing import Iterator
 
 import numpy as np
 
+from ..text import ascii
+
 MIN_WORK = 200_000
 """Inner-loop steps (shingles, words, set elements; see each caller) from which a call runs
 compiled in a process that has not loaded the kernels yet: below it, loading them (about 0.6 s
@@ -132,10 +134,6 @@ def _load_quietly() -> None:
         pass
 
 
-_LETTER = np.zeros(256, dtype=np.bool_)
-_LETTER[ord("A"): ord("Z") + 1] = _LETTER[ord("a"): ord("z") + 1] = True
-_WORD = _LETTER.copy()
-_WORD[ord("0"): ord("9") + 1] = _WORD[ord("_")] = True
 
 
 def _compiled():
@@ -165,7 +163,7 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
     n = len(offsets) - 1
     out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
     counts = np.zeros(n, dtype=np.int64)
-    used = _compiled().ascii_words(buf, offsets, _LETTER, _WORD, out, counts)
+    used = _compiled().ascii_words(buf, offsets, ascii.LETTER, ascii.WORD, out, counts)
     return out[:used].tobytes().decode("ascii"), counts
 
 

@@ -39,9 +39,10 @@ MAX_SCREENED = 256  # earlier segments of similar length a segment is screened a
 MAX_ALIGNED = 16  # alignments per segment: an article of 1,000 template lines stays linear
 
 
-def edit_budget(n_words: int) -> int:
-    """Words a copy of `n_words` words may have that the other copy lacks."""
-    return max(MAX_EDIT_WORDS, int(MAX_EDIT_SHARE * n_words))
+def edit_budget(n_words):
+    """Words a copy of `n_words` words (a count, or an array of counts) may have that the other
+    copy lacks."""
+    return np.maximum(MAX_EDIT_WORDS, (MAX_EDIT_SHARE * np.asarray(n_words)).astype(np.int64))
 
 
 def near_copy(a: list[str], b: list[str]) -> bool:
@@ -108,10 +109,11 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     item_n = np.fromiter(first.values(), dtype=np.int64, count=len(first))
     order = np.lexsort((np.arange(len(first)), item_n, item_doc))  # per article by (length, first seen)
     sizes, docs = item_n[order], item_doc[order]
-    budgets = _edit_budgets(sizes) + RESPLIT_SLACK
+    budget = edit_budget(sizes)
+    budgets = budget + RESPLIT_SLACK
     # others of position p: the same article, at least p's length minus its budget, at most
     # MAX_SCREENED back, nearest first
-    reach = sizes - _edit_budgets(sizes)
+    reach = sizes - budget
     lowest = np.maximum(np.searchsorted(docs * 128 + sizes, docs * 128 + reach),  # sizes <= MAX_WORDS < 128
                         np.arange(len(order)) - MAX_SCREENED)
     span = np.maximum(np.arange(len(order)) - lowest, 0)
@@ -134,10 +136,6 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
             out.append((item_key[j], item_key[i]))
     return out
 
-
-def _edit_budgets(n_words: np.ndarray) -> np.ndarray:
-    """`edit_budget` of each count."""
-    return np.maximum(MAX_EDIT_WORDS, (MAX_EDIT_SHARE * n_words).astype(np.int64))
 
 
 def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:

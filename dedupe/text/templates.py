@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import xxhash
 
+from .ascii import DIGIT, LOWER, UPPER, WORD
 from .normalize import _DOT_LETTER, _DOT_LETTER_ASCII, words
 
 MIN_TEMPLATE_LITERALS = 4  # fewer literal words ("Photo: Getty Images") is not a template
@@ -39,12 +40,6 @@ def template_key(text: str) -> int:
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a letter or digit outside ASCII
-_BYTE = np.arange(256)
-_WORD = ((_BYTE >= 48) & (_BYTE <= 57)) | ((_BYTE >= 65) & (_BYTE <= 90)) | ((_BYTE >= 97) & (_BYTE <= 122)) \
-    | (_BYTE == 95)
-_UPPER = (_BYTE >= 65) & (_BYTE <= 90)
-_DIGIT = (_BYTE >= 48) & (_BYTE <= 57)
-_LOWER = np.where(_UPPER, _BYTE + 32, _BYTE).astype(np.uint8)
 
 
 def template_keys(texts: Sequence[str]) -> list[int]:
@@ -75,15 +70,15 @@ def template_keys(texts: Sequence[str]) -> list[int]:
     if not fast:
         return out
     buf = np.frombuffer("\n".join(plain).encode("ascii"), dtype=np.uint8)
-    word = _WORD[buf]
+    word = WORD[buf]
     edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     if len(starts) == 0:
         return out
     text_of = np.searchsorted(np.flatnonzero(buf == 10), starts)  # newlines before the word
     first = np.concatenate(([True], text_of[1:] != text_of[:-1]))
-    digits = np.concatenate(([0], np.cumsum(_DIGIT[buf])))
-    variable = (~first & _UPPER[buf[starts]]) | (digits[ends] > digits[starts])
+    digits = np.concatenate(([0], np.cumsum(DIGIT[buf])))
+    variable = (~first & UPPER[buf[starts]]) | (digits[ends] > digits[starts])
     kept = ~variable | first | ~np.concatenate(([False], variable[:-1]))  # one "#" per run
     literals = np.bincount(text_of[~variable], minlength=len(fast))
     # Template bytes: each kept word (lower-cased) or "#", followed by a space.
@@ -91,7 +86,7 @@ def template_keys(texts: Sequence[str]) -> list[int]:
     length = np.where(k_var, 1, ends[kept] - k_start) + 1
     at = np.concatenate(([0], np.cumsum(length)))
     source = np.repeat(k_start - at[:-1], length) + np.arange(at[-1])
-    template = _LOWER[buf[np.minimum(source, len(buf) - 1)]]
+    template = LOWER[buf[np.minimum(source, len(buf) - 1)]]
     template[at[:-1][k_var]] = ord("#")
     template[at[1:] - 1] = ord(" ")
     joined = template.tobytes()

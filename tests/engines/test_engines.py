@@ -114,9 +114,9 @@ def test_pool_workers_start_with_the_library_and_kernels_loaded():
 def test_a_few_row_groups_on_a_pool_are_cut_into_pieces_with_the_same_output(tmp_path):
     """Six row groups on two workers go out as twelve pieces (about four per worker): the
     output equals the run in the calling thread, one batch per row group."""
-    from dedupe.kernels.warmup import warmup_corpus
+    from tests.conftest import synthetic_articles
 
-    corpus = warmup_corpus(tmp_path / "in", articles=60, seed=5)
+    corpus = synthetic_articles(tmp_path / "in", articles=60, seed=5)
     sizes: list[int] = []  # documents of each batch sent to the pool
     inline = tmp_path / "inline"
     dedupe.run(corpus, inline, Config(batch_docs=10, workers=1))
@@ -131,18 +131,27 @@ def test_a_few_row_groups_on_a_pool_are_cut_into_pieces_with_the_same_output(tmp
         assert (pooled / name).read_bytes() == (inline / name).read_bytes(), name
 
 
-def test_the_fork_server_is_started_early_only_for_an_input_the_pool_will_take(tmp_path):
-    from dedupe.engines.local import prestart_for
+def test_the_fork_server_is_started_early_only_for_an_input_the_pool_will_take(tmp_path, monkeypatch):
+    from dedupe import kernels
+    from dedupe.engines import local
 
+    started = []
+    monkeypatch.setattr(local, "_prestarted", False)
+    monkeypatch.setattr(local, "prestart", lambda: started.append("fork server"))
+    monkeypatch.setattr(kernels, "load_in_background", lambda: started.append("kernels"))
     small = Config(batch_docs=1, workers=2)  # the pool takes more than 4 batches: 8 KB of articles
     (tmp_path / "in" / "nested").mkdir(parents=True)
     for i in range(3):
         (tmp_path / "in" / "nested" / f"{i}.txt").write_text("x" * 2000)
     (tmp_path / "in" / ".hidden.txt").write_text("x" * 100_000)  # not read, not counted
-    assert not prestart_for(tmp_path / "in", small)
+    assert not local.prestart_for(tmp_path / "in", small)
+    assert not local.prestart_for(tmp_path / "missing", small)  # never an error: the run reports it
+    assert not local.prestart_for(RAW, Config())
     (tmp_path / "in" / "3.txt").write_text("x" * 4000)
-    assert prestart_for(tmp_path / "in", small)
-    assert not prestart_for(tmp_path / "in", Config(batch_docs=1, workers=1))
-    assert not prestart_for(tmp_path / "in", Config(batch_docs=1, workers=2, engine="dask"))
-    assert not prestart_for(tmp_path / "missing", small)  # never an error: the run reports it
-    assert not prestart_for(RAW, Config())
+    assert not local.prestart_for(tmp_path / "in", Config(batch_docs=1, workers=1))
+    assert not local.prestart_for(tmp_path / "in", Config(batch_docs=1, workers=2, engine="dask"))
+    assert started == []
+    assert local.prestart_for(tmp_path / "in", small)
+    assert started == ["fork server", "kernels"]
+    assert local.prestart_for(tmp_path / "missing", small)  # started once per process: not listed again
+    assert started == ["fork server", "kernels"]

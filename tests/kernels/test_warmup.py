@@ -14,9 +14,10 @@ import json, sys, tempfile
 from pathlib import Path
 import dedupe
 from dedupe.config import Config
-from dedupe.kernels.warmup import cache_stats, warmup_corpus
+from dedupe.kernels.warmup import cache_stats
+from tests.conftest import synthetic_articles
 with tempfile.TemporaryDirectory() as tmp:
-    corpus = warmup_corpus(Path(tmp) / "in", articles=1100, seed=7)  # not the warm-up's own corpus
+    corpus = synthetic_articles(Path(tmp) / "in", articles=1100, seed=7)  # not the warm-up's own corpus
     dedupe.run(corpus, Path(tmp) / "out", Config(workers=1))
 print(json.dumps(cache_stats()))
 """
@@ -53,7 +54,8 @@ from dedupe.config import Config
 from dedupe.kernels import LOAD
 assert LOAD()
 before = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
-corpus = warmup.warmup_corpus(pathlib.Path(TMP) / "in", articles=1100, seed=3)
+from tests.conftest import synthetic_articles
+corpus = synthetic_articles(pathlib.Path(TMP) / "in", articles=1100, seed=3)
 dedupe.run(corpus, pathlib.Path(TMP) / "out", Config(workers=1))  # every stage large enough to run compiled
 after = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
 print(json.dumps([before, after]))
