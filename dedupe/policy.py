@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import Config
+from .sketch.arrays import ranges
 from .model import (ClusterRecord, Corpus, Decisions, DocumentMatches, Kind, Level, Role,
                     SegmentMatches)
 
@@ -91,15 +92,18 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         return
     order = interesting[np.argsort(occ_cluster[interesting], kind="stable")]
     bounds = np.flatnonzero(np.r_[True, occ_cluster[order][1:] != occ_cluster[order][:-1], True])
+    starts, ends = bounds[:-1], bounds[1:]
+    plain = _plain(order, starts, ends, occ_group, occ_doc, known | frequent, corpus.key_words[occ_uid], config)
+    to_rep, rep_uid = _decide_plain(order, starts[plain], ends[plain], corpus, config, dec, pending)
     doc_group = docs.cluster.tolist()
     uid_list, doc_list, seg_list = occ_uid.tolist(), occ_doc.tolist(), occ_seg.tolist()
     group_list = occ_group.tolist()
     words_list = corpus.key_words.tolist()
     flagged = (known | frequent).tolist()  # either makes the whole group boilerplate
 
-    to_rep: list[int] = []  # occurrences whose similarity to their cluster's representative
-    rep_uid: list[int] = []  # is computed in one batch at the end
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    # to_rep, rep_uid: occurrences whose similarity to their cluster's representative is
+    # computed in one batch at the end
+    for lo, hi in zip(starts[~plain].tolist(), ends[~plain].tolist()):
         members = order[lo:hi].tolist()  # occurrences of one cluster, in corpus order
         groups: dict[int, list[int]] = defaultdict(list)
         for i in members:
@@ -153,6 +157,63 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
         if differ.any():
             sim[differ] = seg.sets.jaccard(u[differ], v[differ])
         dec.similarity[occ] = sim
+
+
+def _plain(order: np.ndarray, starts: np.ndarray, ends: np.ndarray, occ_group: np.ndarray,
+           occ_doc: np.ndarray, flagged: np.ndarray, occ_words: np.ndarray, config: Config) -> np.ndarray:
+    """Per cluster (occurrences order[starts[c]:ends[c]], in corpus order): whether it is plain,
+    every near-duplicate group in it with at most one copy per article and no sign of
+    boilerplate (no flagged copy; fewer than `boilerplate_min_docs` copies, or one longer than
+    `boilerplate_max_words` words). Most clusters are; `_decide_plain` decides them as the
+    loop of `_decide_segments` would, as array operations."""
+    sizes = ends - starts
+    cluster = np.repeat(np.arange(len(starts)), sizes)
+    group = occ_group[order]
+    by_group = np.lexsort((group, cluster))  # stable: each group's copies stay in corpus order
+    group, cluster, doc = group[by_group], cluster[by_group], occ_doc[order][by_group]
+    new = np.r_[True, (group[1:] != group[:-1]) | (cluster[1:] != cluster[:-1])]
+    runs = np.flatnonzero(new)  # the groups of each cluster
+    # a group's documents ascend: an article with two of its copies gives two equal neighbours
+    twice = np.add.reduceat(np.r_[False, doc[1:] == doc[:-1]] & ~new, runs) > 0
+    flags = np.add.reduceat(flagged[order][by_group], runs) > 0  # (a sum: reduceat adds booleans as ints)
+    short = np.maximum.reduceat(occ_words[order][by_group], runs) <= config.boilerplate_max_words
+    many = np.diff(np.r_[runs, len(group)]) >= config.boilerplate_min_docs
+    plain = np.ones(len(starts), dtype=bool)
+    plain[cluster[runs][twice | flags | (many & short)]] = False
+    return plain
+
+
+def _decide_plain(order: np.ndarray, starts: np.ndarray, ends: np.ndarray, corpus: Corpus, config: Config,
+                  dec: Decisions, pending: list[_Pending]) -> tuple[list[int], list[int]]:
+    """Decide the plain clusters (`_plain`): every copy is the first of its group in its
+    article, so each is kept, `shared` when the cluster spans several articles (`first`
+    otherwise), and the cluster's first copy is its representative (copies in other articles are
+    dropped for it when `shared_action` is drop). Returns the occurrences and their
+    representatives' uids, for the similarities computed at the end."""
+    if len(starts) == 0:
+        return [], []
+    sizes = ends - starts
+    members = order[ranges(starts, sizes)]
+    first = order[starts]
+    rep = np.repeat(first, sizes)
+    doc = corpus.occ_doc[members]
+    changes = np.r_[True, doc[1:] != doc[:-1]]  # documents ascend inside a cluster
+    changes[np.r_[0, np.cumsum(sizes)[:-1]]] = True
+    n_docs = np.add.reduceat(changes, np.r_[0, np.cumsum(sizes)[:-1]])
+    shared = np.repeat(n_docs >= 2, sizes)
+    dec.role[members] = np.where(shared, SHARED, FIRST)
+    if config.shared_action == "drop":
+        dropped = shared & (doc != corpus.occ_doc[rep])
+        dec.kept[members[dropped]] = False
+        dec.kept_doc[members[dropped]] = corpus.occ_doc[rep[dropped]]
+        dec.kept_seg[members[dropped]] = corpus.occ_seg[rep[dropped]]
+    member_list, cuts = members.tolist(), np.r_[0, np.cumsum(sizes)].tolist()
+    for k, (r_doc, r_seg, r_uid, size, docs) in enumerate(zip(
+            corpus.occ_doc[first].tolist(), corpus.occ_seg[first].tolist(), corpus.occ_uid[first].tolist(),
+            sizes.tolist(), n_docs.tolist())):
+        fields = (Level.SEGMENT, Kind.SHARED if docs >= 2 else Kind.REPEAT, size, docs, r_doc, r_seg)
+        pending.append(_Pending(fields, member_list[cuts[k]:cuts[k + 1]], r_uid))
+    return member_list, corpus.occ_uid[rep].tolist()
 
 
 def _segment_kind(boilerplate: bool, shared: bool) -> Kind:

@@ -3,6 +3,7 @@ article counting once, representatives, and configurable actions."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow.parquet as pq
 
 import dedupe
@@ -92,3 +93,46 @@ def test_a_chain_never_deletes_a_copy_that_is_not_close_to_the_kept_one(tmp_path
     assert role[a] == ("first", True)
     assert role[c] == ("first", True)   # J(a, c) = 0.67 < 0.7: kept although grouped through b
     assert role[b] == ("repeat", False)  # J(a, b) = 0.84
+
+
+def _decisions(corpus_dir, tmp_path, config, monkeypatch=None):
+    """(the decisions of a run on corpus_dir, the cluster records) through the pipeline's stages."""
+    from dedupe.engines.local import InlineEngine
+    from dedupe.history.run_only import RunOnlyHistory
+    from dedupe.io.stores import DocumentStore
+    from dedupe.corpus import build
+    from dedupe.match import match
+    from dedupe.pipeline import ingest
+    from dedupe.policy import decide
+
+    stage = tmp_path / f"stage{len(list(tmp_path.iterdir()))}"
+    stage.mkdir()
+    ingest(corpus_dir, stage, config)
+    docs = DocumentStore(stage / "input.parquet")
+    corpus = build(stage, docs, config, RunOnlyHistory(config).known_texts(), InlineEngine())
+    doc_matches, seg_matches = match(corpus, config)
+    doc_ids = [i for _, data in docs.iter_batches(("doc_id",)) for i in data["doc_id"]]
+    return decide(corpus, seg_matches, doc_matches, config, doc_ids)
+
+
+def test_plain_clusters_decided_as_arrays_equal_the_loop(tmp_path, monkeypatch):
+    """Most clusters are plain (one copy per article in each group, no sign of boilerplate)
+    and are decided as array operations; deciding every cluster in the loop gives the same
+    roles, kept flags, representatives, similarities and cluster records, for both
+    `shared_action`s, on articles with repeats, shared quotes, furniture and near copies."""
+    from dedupe import policy
+    from tests.conftest import synthetic_articles
+
+    corpus = synthetic_articles(tmp_path / "in", articles=150, seed=3)
+    for action in ("keep", "drop"):
+        config = Config(shared_action=action, boilerplate_min_docs=3)
+        fast = _decisions(corpus, tmp_path, config)
+        with monkeypatch.context() as patch:
+            plain = []
+            original = policy._plain
+            patch.setattr(policy, "_plain", lambda *a: plain.append(original(*a)) or ~plain[-1] & False)
+            slow = _decisions(corpus, tmp_path, config)
+        assert plain[0].sum() > 0.5 * len(plain[0]) and (~plain[0]).sum() > 0  # both paths taken
+        assert fast.clusters == slow.clusters
+        for field in ("role", "kept", "cluster", "kept_doc", "kept_seg", "similarity"):
+            assert np.array_equal(getattr(fast, field), getattr(slow, field), equal_nan=True), field
