@@ -124,6 +124,9 @@ def entry() -> None:
     (a third of a small run's fixed cost), freeing memory the system reclaims anyway. So the
     process ends right after the exit handlers (Prefect's, multiprocessing's) have run, unless
     a non-daemon thread is still working, which a normal exit would wait for."""
+    from . import kernels
+
+    kernels.own_process()  # nothing but the command runs here
     code = main()
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     if "numba" in sys.modules and not others:

@@ -27,6 +27,7 @@ def _imported_by_fork_server() -> bool:
 
 if _imported_by_fork_server():
     atexit.register(os._exit, 0)  # runs before the earlier-registered handlers, which it skips
+kernels.own_process()  # the fork server and its workers run only the library
 try:
     kernels.load_prepare_kernels()
 except Exception:  # noqa: BLE001  (the fork server must start anyway: workers load kernels themselves)

@@ -136,10 +136,43 @@ def _load_quietly() -> None:
 
 
 
+_own_process = False
+
+
+def own_process() -> None:
+    """Declare that this process runs only the library (the `dedupe` command, the worker pool's
+    fork server and workers), so numba may start without its BLAS check (`_compiled`)."""
+    global _own_process
+    _own_process = True
+
+
 def _compiled():
+    if _own_process and "numba.np.arraymath" not in sys.modules:
+        _import_numba_arraymath_without_scipy()
     from . import compiled
 
     return compiled
+
+
+def _import_numba_arraymath_without_scipy() -> None:
+    """Import numba's numpy support with scipy's BLAS reported missing.
+
+    numba's first compile or cache load imports `numba.np.arraymath`, which imports
+    scipy.linalg only to note whether BLAS exists (0.15 s, a quarter of numba's start-up); the
+    answer only chooses how numba's own np.convolve/np.correlate multiply (np.dot checks again
+    when it is used). No kernel uses either, but a user's jitted code in the same process
+    might, so this is done only in processes that run nothing else (`own_process`)."""
+    name = "scipy.linalg.cython_blas"
+    blocked = name not in sys.modules
+    if blocked:
+        sys.modules[name] = None  # makes `import scipy.linalg.cython_blas` raise ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401
+    except ImportError:  # numba missing: `available()` said so already
+        pass
+    finally:
+        if blocked and sys.modules.get(name, 0) is None:
+            del sys.modules[name]
 
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
