@@ -70,45 +70,89 @@ _ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday a
 
 def load_prepare_kernels() -> bool:
     """Load the prepare pass's kernels (compile them, on an empty numba cache) with exactly the
-    argument types it passes them: runs it once on two short articles with every call on the
-    compiled path. The worker pool's fork server does this (`engines.preload`), so that each
-    worker starts with them instead of loading them itself. False when numba is not in use."""
+    argument types it passes them, so that each worker of the pool starts with them instead of
+    loading them itself: the pool's fork server does this (`engines.preload`). Returns False
+    when numba is not in use.
+
+    The kernels are first called in `_PREPARE_ORDER`, then the pass runs once on two short
+    articles with every call compiled (any kernel left is loaded with a batch's exact types).
+    With an empty cache the process waiting for the pool compiles the set sorting meanwhile
+    (`load_match_kernels`), the one kernel this order leaves to the end, so that nothing is
+    compiled twice and the workers are ready sooner."""
     if not available():
         return False
     from ..config import Config
     from ..corpus.prepare import prepare_batch
 
     with _forced():
+        for load in _PREPARE_ORDER:
+            load()
         prepare_batch(_ARTICLES, Config())
     return True
 
 
-def load_match_kernels() -> bool:
-    """Load every kernel the match stage calls, each called once on a few values through the
-    function a run calls: first the prepare pass's, in the reverse of the order in which that
-    pass (and so the pool's fork server, `load_prepare_kernels`) reaches them, so that with an
-    empty cache the two processes compile different kernels at the same time and each then
-    loads the other's from the cache; then the ones only matching calls (containment queries,
-    set intersections)."""
-    if not available():
-        return False
-    from ..sketch.hashing import hash_words
-    from ..sketch.minhash import minhash_batch
-    from ..sketch.overlap import overlap_counts
-    from ..sketch.sets import ShingleSets, unique_per_set
-    from ..sketch.shingles import char_shingle_hashes, shingle_hashes
+def _match_keys() -> None:
     from ..text.normalize import match_keys
 
+    match_keys(["A few words."])
+
+
+def _hash_words() -> None:
+    from ..sketch.hashing import hash_words
+
+    hash_words(["a few words"])
+
+
+def _minhash() -> None:
+    from ..sketch.minhash import minhash_batch
+
+    minhash_batch(np.array([5, 6], dtype=np.uint32), np.array([0, 2], dtype=np.int64), 4, 1)
+
+
+def _char_shingles() -> None:
+    from ..sketch.shingles import char_shingle_hashes
+
+    char_shingle_hashes(["a few words"], 5, 8)
+
+
+def _intersections() -> None:
+    from ..sketch.sets import ShingleSets
+
+    ShingleSets(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 2, 4], dtype=np.int64)).intersections(
+        np.array([0]), np.array([1]))
+
+
+def _unique_rows() -> None:
+    from ..sketch.sets import unique_per_set
+
+    unique_per_set(np.array([6, 5], dtype=np.uint64), np.array([0, 2], dtype=np.int64))
+
+
+def _containment_queries() -> None:
+    from ..sketch.overlap import overlap_counts
+
+    overlap_counts(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 0, 1, 1], dtype=np.int64), 0.5)
+
+
+# Each kernel called once through the function a run calls. With an empty cache, the fork server
+# compiles the prepare kernels in this order and finds the last two (the set sorting, 0.45 s to
+# compile, and the intersections) in the cache: the main process compiles them first, then the
+# containment queries, and by then finds the fork server's in the cache (nothing compiled twice).
+_PREPARE_ORDER = (_match_keys, _hash_words, _minhash, _char_shingles, _intersections, _unique_rows)
+_MATCH_ORDER = (_unique_rows, _intersections, _containment_queries) + _PREPARE_ORDER[:4]
+
+
+def load_match_kernels() -> bool:
+    """Load every kernel the match stage calls (the prepare pass's and matching's own), each
+    called once through the function a run calls. With an empty cache this process compiles
+    the set sorting and the containment queries while the pool's fork server compiles the
+    rest (`load_prepare_kernels`), then loads those from the cache. False when numba is not
+    in use."""
+    if not available():
+        return False
     with _forced():
-        char_shingle_hashes(["a few words"], 5, 8)
-        unique_per_set(np.array([6, 5], dtype=np.uint64), np.array([0, 2], dtype=np.int64))
-        minhash_batch(np.array([5, 6], dtype=np.uint32), np.array([0, 2], dtype=np.int64), 4, 1)
-        shingle_hashes(np.array([5, 6, 7], dtype=np.uint64), np.array([0, 3], dtype=np.int64), 2)
-        hash_words(["a few words"])
-        match_keys(["A few words."])
-        overlap_counts(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 0, 1, 1], dtype=np.int64), 0.5)
-        ShingleSets(np.array([5, 6, 5, 6], dtype=np.uint64), np.array([0, 2, 4], dtype=np.int64)).intersections(
-            np.array([0]), np.array([1]))
+        for load in _MATCH_ORDER:
+            load()
     return True
 
 
@@ -177,10 +221,6 @@ def _import_numba_arraymath_without_scipy() -> None:
 
 def minhash(h32: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     _compiled().minhash(h32, offsets, a, b, out)
-
-
-def shingles(tokens, offsets, n, mult, salt, out_offsets, out) -> None:
-    _compiled().shingles(tokens, offsets, n, mult, salt, out_offsets, out)
 
 
 def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.ndarray, mult: np.ndarray,

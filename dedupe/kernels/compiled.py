@@ -31,29 +31,8 @@ def minhash(h32, offsets, a, b, out):
                 row[k] = min(row[k], np.uint32(a[k] * x + b[k]))
 
 @_jit
-def shingles(tokens, offsets, n, mult, salt, out_offsets, out):
-    """`sketch.shingles.shingle_hashes`: position-weighted sums of n consecutive token hashes;
-    a sequence shorter than n is one shingle salted with its length."""
-    for s in range(offsets.shape[0] - 1):
-        lo, hi = offsets[s], offsets[s + 1]
-        length = hi - lo
-        o = out_offsets[s]
-        if length >= n:
-            for i in range(lo, hi - n + 1):
-                acc = np.uint64(0)
-                for k in range(n):
-                    acc += tokens[i + k] * mult[k]
-                out[o] = acc
-                o += 1
-        elif length > 0:
-            acc = salt[length]
-            for k in range(length):
-                acc += tokens[lo + k] * mult[k]
-            out[o] = acc
-
-@_jit
 def char_shingles(buf, offsets, n, byte_hashes, mult, salt, rate, out, out_offsets):
-    """`sketch.shingles.char_shingle_hashes`: `shingles` over the bytes' hashes, keeping only
+    """`sketch.shingles.char_shingle_hashes`: `shingle_hashes` over the bytes' hashes, keeping only
     the consistent 1-in-`rate` sample (`sketch.shingles.sample_mask`), in one pass without the
     per-byte and full-shingle temporaries. Returns the number of shingles kept."""
     o = 0

@@ -14,7 +14,7 @@ compiled again by the first run.
 
 from __future__ import annotations
 
-KERNELS = ("minhash", "shingles", "char_shingles", "ascii_words", "hash_words", "unique_rows",
+KERNELS = ("minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
            "intersections", "containment_queries")
 
 

@@ -30,6 +30,9 @@ def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tup
         (hashes, shingle_offsets): uint64 shingle hashes of all sequences concatenated, and the
         int64 offsets of each sequence's shingles (sequences with no tokens have none).
         Duplicates within a sequence are kept; callers dedupe where it matters.
+
+    n passes of array arithmetic, with no compiled loop: one is 0.02 s faster per 60k
+    paragraphs, and costs 0.25 s of compiling in every fresh environment.
     """
     if not 1 <= n <= MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle size must be in 1..{MAX_SHINGLE_SIZE}")
@@ -39,11 +42,6 @@ def shingle_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tup
     shingle_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(counts, out=shingle_offsets[1:])
     out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
-    if kernels.use_compiled(len(out)):
-        kernels.shingles(np.asarray(token_hashes, dtype=np.uint64), offsets, n, SHINGLE_MULT, SHORT_SALT,
-                         shingle_offsets, out)
-        return out, shingle_offsets
-
     with np.errstate(over="ignore"):
         total = len(token_hashes)
         long_seq = lengths >= n

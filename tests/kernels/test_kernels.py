@@ -45,24 +45,6 @@ def test_minhash_matches_numpy(compiled):
     assert (expected[0] == 0xFFFFFFFF).all()
 
 
-@pytest.mark.parametrize("n", [1, 3, 5])
-def test_word_and_char_shingles_match_numpy(compiled, n):
-    rng = np.random.default_rng(n)
-    tokens, offsets = _random_sets(rng, max_len=12)  # many sequences shorter than n
-    compiled(False)
-    expected = shingle_hashes(tokens, offsets, n)
-    compiled(True)
-    got = shingle_hashes(tokens, offsets, n)
-    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
-
-    texts = ["", "ab", "Ünïcode text, with accents", "plain ascii paragraph of news text"]
-    compiled(False)
-    expected = shingle_hashes(*char_tokens(texts), n)
-    compiled(True)
-    got = shingle_hashes(*char_tokens(texts), n)
-    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
-
-
 @pytest.mark.parametrize("n,rate", [(1, 1), (5, 1), (5, 8), (3, 32)])
 def test_sampled_char_shingles_match_numpy(compiled, n, rate):
     texts = ["", "ab", "Ünïcode text, with accents"] + [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
