@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -244,16 +245,29 @@ def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
     return _compiled().hash_words(buf, counts, out)
 
 
-def containment_queries(row_offsets, *args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(q, x, shared) of every text q's query, in query order (see `compiled.containment_queries`);
-    the outputs grow by doubling when a query's pairs do not fit."""
+def containment_queries(row_offsets, *args, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q, x, shared) of every text q's query, in query order (see `compiled.containment_queries`).
+    With `threads` > 1 the queries are cut into that many runs of about equal entries, run side
+    by side (the kernel releases the GIL), and joined in order: the same arrays."""
     n = len(row_offsets) - 1
-    counter = np.zeros(max(n, 1), dtype=np.int64)
-    touched = np.empty(max(n, 1), dtype=np.int64)
-    cap = max(1024, n)
+    if threads < 2 or row_offsets[-1] < MIN_WORK:
+        return _queries(row_offsets, args, 0, n)
+    cuts = np.searchsorted(row_offsets, np.arange(1, threads) * (row_offsets[-1] / threads))
+    bounds = np.unique(np.r_[0, np.clip(cuts, 0, n), n]).tolist()
+    with ThreadPoolExecutor(threads, thread_name_prefix="dedupe-containment") as pool:
+        parts = list(pool.map(lambda lo, hi: _queries(row_offsets[:hi + 1], args, lo, n), bounds[:-1], bounds[1:]))
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))
+
+
+def _queries(row_offsets, args, first: int, n_texts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The queries from `first` to the end of `row_offsets` (texts up to n_texts may be found);
+    the outputs grow by doubling when a query's pairs do not fit."""
+    end = len(row_offsets) - 1
+    counter = np.zeros(max(n_texts, 1), dtype=np.int64)
+    touched = np.empty(max(n_texts, 1), dtype=np.int64)
+    cap = max(1024, end - first)
     parts = []
-    first = 0
-    while first < n:
+    while first < end:
         out = np.empty((3, cap), dtype=np.int64)
         first, m = _compiled().containment_queries(row_offsets, *args, first, counter, touched, out[0], out[1], out[2])
         parts.append(out[:, :m])

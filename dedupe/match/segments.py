@@ -115,7 +115,8 @@ def _containment_candidates(corpus: Corpus, config: Config) -> np.ndarray:
     if len(corpus.passages) < 2:
         return np.empty((0, 2), dtype=np.int64)
     hashes, owner = flatten(corpus.passages)
-    return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF)
+    return overlap_pairs(hashes, owner, config.containment_threshold, max_df=SEGMENT_MAX_DF,
+                         threads=workers(config))
 
 
 def _doc_range_per_uid(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,8 @@ from .lsh import LSH_MARGIN, pairs_in_groups
 FILTER_MAX = 1 << 22  # entries up to which single-text shingles are filtered out first (table: 128 MB at most)
 
 
-def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> np.ndarray:
+def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200,
+                  threads: int = 1) -> np.ndarray:
     """Pairs (q, x), q != x, where at least `min_share` (minus `LSH_MARGIN`) of q's shingles
     are found in x: candidates for containment of q in x.
 
@@ -25,8 +26,9 @@ def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_d
     unbiased estimate of containment (Broder's mod-sampling). Shingles in more than `max_df`
     texts (stock phrases) carry no evidence and would emit quadratically many pairs; they are
     left out of both the shared counts and the text sizes. Returns a sorted (M, 2) int64 array.
+    The compiled queries run in `threads` threads.
     """
-    pairs = overlap_counts(hashes, owner, min_share, max_df).pairs
+    pairs = overlap_counts(hashes, owner, min_share, max_df, threads).pairs
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
@@ -46,7 +48,8 @@ class Overlaps:
         return self.pairs[self.shared >= cut * np.maximum(self.size, 1)]
 
 
-def overlap_counts(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200) -> Overlaps:
+def overlap_counts(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200,
+                   threads: int = 1) -> Overlaps:
     """`overlap_pairs` with their shared counts and sizes: one index query that serves several
     shares (`Overlaps.at_least`). An inverted index in numpy (sort by shingle, let each shingle
     shared by 2..`max_df` texts emit its pairs, count them with `np.unique`), or one compiled
@@ -55,7 +58,7 @@ def overlap_counts(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_
         return _overlaps(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
                          np.empty(0, np.int64))
     if kernels.use_compiled(len(hashes)):
-        return _overlap_counts_compiled(hashes, owner, min_share, max_df)
+        return _overlap_counts_compiled(hashes, owner, min_share, max_df, threads)
     order = np.lexsort((owner, hashes))
     hashes, owner = hashes[order], owner[order]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
@@ -80,7 +83,8 @@ def _overlaps(q: np.ndarray, x: np.ndarray, shared: np.ndarray, size: np.ndarray
                     shared.astype(np.int64, copy=False), size.astype(np.int64, copy=False))
 
 
-def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int) -> Overlaps:
+def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int,
+                             threads: int = 1) -> Overlaps:
     """`overlap_counts` by one inverted-index query per text (`kernels.containment_queries`):
     the same pairs, without materialising every co-occurring pair. `owner` must list each
     text's entries contiguously, in ascending id order (as `flatten` does)."""
@@ -123,7 +127,7 @@ def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: f
     query_size = alone + np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
     cut = max(0.0, min_share - LSH_MARGIN)
     q, x, shared = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
-                                               owner_sorted, query_size, cut, max_df)
+                                               owner_sorted, query_size, cut, max_df, threads=threads)
     return _overlaps(ids[q], ids[x], shared, query_size[q])
 
 

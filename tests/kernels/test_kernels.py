@@ -129,6 +129,26 @@ def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
     assert np.array_equal(got, expected)
 
 
+def test_containment_queries_in_threads_give_the_same_arrays(compiled):
+    """Cut into runs of queries side by side, the compiled queries give the same pairs, shared
+    counts and sizes, in the same order, as one run (enough entries that the cut happens)."""
+    from dedupe import kernels
+    from dedupe.sketch.overlap import flatten, overlap_counts
+
+    rng = np.random.default_rng(7)
+    values, offsets = _random_sets(rng, n_sets=20_000, max_len=30, vocab=60_000)
+    sets = ShingleSets(*unique_per_set(values, offsets))
+    hashes, owner = flatten(sets)
+    assert len(hashes) >= kernels.MIN_WORK
+    compiled(True)
+    one = overlap_counts(hashes, owner, 0.25, max_df=50)
+    for threads in (2, 3):
+        got = overlap_counts(hashes, owner, 0.25, max_df=50, threads=threads)
+        assert len(one.pairs) > 1000
+        for field in ("pairs", "shared", "size"):
+            assert np.array_equal(getattr(got, field), getattr(one, field)), (threads, field)
+
+
 TRICKY = ["U.S. House", "a.b.cd", "ab.c.d", "x1.a.b", "e.g.", "e.g.x", "A.B.C", "a.", ".a", "a_b.c_d",
           "J.R.R. Tolkien", "i.e., www.bbc.co.uk", "3.5m", "a.1", "1.a.b", "Z.z.Z9", "___", "|", "***",
           "", "&amp; and &nbsp;", "`quoted`", "it\u2019s U.S.", "caf\u00e9 au lait", "\u00bd cup",
