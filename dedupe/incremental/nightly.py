@@ -42,7 +42,7 @@ from ..corpus.cache import PreparedCache
 from ..engines import Engine
 from ..io.readers import check_input
 from ..io.staging import OutputError, check_output, staged
-from ..io.stores import DOCUMENT_SCHEMA, RowGroupWriter
+from ..io.stores import DOCUMENT_SCHEMA, staged_writer
 from ..model import Skip
 from ..pipeline import clean, write_skips
 from ..report import Report
@@ -224,7 +224,7 @@ def _place(table: pa.Table) -> pa.Array:
 
 def _stage_documents(stage: Path, documents: pa.Table, skips: list[Skip], config: Config) -> None:
     """The staged input of `clean`, written as `pipeline.ingest` writes it (the same row groups)."""
-    writer = RowGroupWriter(stage / "input.parquet", DOCUMENT_SCHEMA, config.batch_docs)
+    writer = staged_writer(stage / "input.parquet", config.batch_docs)
     try:
         writer.add(documents)
     finally:
