@@ -98,6 +98,8 @@ class Corpus:
     passages: ShingleSets
     """Word shingle sets of the corpus texts of at least `min_containment_words` words (ids:
     uids), the containment candidates: exact, or a consistent sample on large corpora."""
+    passage_rate: int
+    """1 when `passages` holds the exact sets; else the rate of their consistent sample."""
     key_template: np.ndarray
     """Template hash per uid (names and numbers masked; 0 when not a template), see
     text/templates.py."""

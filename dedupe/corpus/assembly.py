@@ -108,7 +108,7 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
     return Corpus(
         docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
-        key_sigs=sigs.array(), passages=passages.sets(), known_uids=np.array(known_uids, dtype=np.int64),
+        key_sigs=sigs.array(), passages=passages.sets(), passage_rate=passages.rate, known_uids=np.array(known_uids, dtype=np.int64),
         key_template=_cat(key_template, np.uint64),
         extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),

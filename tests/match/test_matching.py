@@ -90,3 +90,20 @@ def test_identical_articles_form_one_document_cluster_with_equal_shingles(tmp_pa
     m = match_documents(_corpus(tmp_path, docs), Config())
     assert m.cluster.tolist() == [0, 0, 2]
     assert np.array_equal(m.sets[0], m.sets[1]) and m.similarity(0, 1) == 1.0
+
+
+def test_passage_sets_are_the_exact_sets_matching_verifies_with(tmp_path):
+    """Containment candidates are passages, and segment matching verifies them with the
+    passages' own sets when they are exact (`passage_rate` 1) instead of shingling the texts
+    again: those sets are the ones `segment_sets` computes from the stored keys."""
+    from dedupe.match.segments import segment_sets
+
+    texts = [f"{BASE[0]}\n" + variant(BASE, c) + "\nA short caption\n" + STORIES[c % len(STORIES)] for c in range(6)]
+    config = Config()
+    corpus = _corpus(tmp_path, _docs(*texts), config=config)
+    assert corpus.passage_rate == 1 and len(corpus.passages) >= 6
+    ids = corpus.passages.ids
+    again = segment_sets(corpus, ids, config)
+    assert np.array_equal(corpus.passages.offsets, again.offsets)
+    assert np.array_equal(corpus.passages.values, again.values)
+    assert np.array_equal(corpus.passages.ids, again.ids)
