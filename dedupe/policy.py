@@ -57,9 +57,14 @@ def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: C
     ids = [stable_id("s", next(keys)) if isinstance(p.source, int) else stable_id("d", p.source)
            for p in pending]
     clusters = []
+    members: dict[Level, list[int]] = {Level.SEGMENT: [], Level.DOCUMENT: []}
+    index_of: dict[Level, list[int]] = {Level.SEGMENT: [], Level.DOCUMENT: []}
     for index, (cluster_id, p) in enumerate(sorted(zip(ids, pending), key=lambda item: item[0])):
-        (dec.cluster if p.fields[0] is Level.SEGMENT else dec.doc_cluster)[p.members] = index
+        members[p.fields[0]] += p.members
+        index_of[p.fields[0]] += [index] * len(p.members)
         clusters.append(ClusterRecord(cluster_id, *p.fields))  # not dataclasses.replace: 10x slower
+    for level, target in ((Level.SEGMENT, dec.cluster), (Level.DOCUMENT, dec.doc_cluster)):
+        target[np.array(members[level], dtype=np.int64)] = np.array(index_of[level], dtype=np.int64)
     return replace(dec, clusters=tuple(clusters))
 
 

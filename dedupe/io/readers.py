@@ -202,9 +202,13 @@ def clean_text(text: str) -> str:
 
 def first_line(text: str) -> str:
     """The first non-empty line, stripped, as a title (`title`)."""
-    for line in text.split("\n"):
-        if line.strip():
-            return title(line)
+    start = 0
+    while start <= len(text):  # line by line, not splitting the whole article
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if not text[start:end].isspace() and end > start:
+            return title(text[start:end])
+        start = end + 1
     return ""
 
 

@@ -176,7 +176,12 @@ def _take(values: pa.Array, index: np.ndarray) -> pa.Array:
 
 
 def _floats(values: np.ndarray) -> pa.Array:
-    return pa.array([_float(v) for v in values.tolist()], pa.float64())
+    """`_float` of each value, rounding each distinct value once (similarities repeat)."""
+    nan = np.isnan(values)
+    distinct, inverse = np.unique(values[~nan], return_inverse=True)
+    out = np.zeros(len(values))
+    out[~nan] = np.array([_float(v) for v in distinct.tolist()], dtype=np.float64)[inverse]
+    return pa.array(out, mask=nan, type=pa.float64())
 
 
 def clusters_table(rows: tuple[ClusterRecord, ...], texts: list[str], doc_ids: list[str]) -> pa.Table:
