@@ -151,6 +151,8 @@ def _doubled(pieces: list[str]) -> list[tuple[str, str]]:
     by_first: dict[str, list[str]] = {}
     for key in keys:
         by_first.setdefault(key.split(" ", 1)[0], []).append(key)
+    if len(by_first) == len(keys):  # a glued paragraph opens with the word of its first piece
+        return []
     out = []
     for whole in keys:
         # at most MAX_SCREENED heads: an article of template lines with one opening stays linear
