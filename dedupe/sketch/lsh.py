@@ -198,12 +198,15 @@ def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk:
 def band_values(rows: np.ndarray, r: int) -> np.ndarray:
     """(bands, len(rows)) uint64: the value of each band of `r` consecutive signature columns,
     the r values combined with the odd multipliers `BAND_MULT` (wrapping)."""
-    rows = np.asarray(rows, dtype=np.uint64)
-    mult = BAND_MULT[:r]
-    out = np.empty((rows.shape[1] // r, len(rows)), dtype=np.uint64)
+    rows = np.asarray(rows)
+    bands = rows.shape[1] // r
+    by_row = rows[:, :bands * r].reshape(len(rows), bands, r)
+    out = np.zeros((bands, len(rows)), dtype=np.uint64)
+    term = np.empty_like(out)
     with np.errstate(over="ignore"):
-        for i in range(len(out)):
-            out[i] = (rows[:, i * r: (i + 1) * r] * mult).sum(axis=1, dtype=np.uint64)
+        for k in range(r):  # one multiply-add per row of the bands, over every band at once (wrapping)
+            np.multiply(by_row[:, :, k].T, BAND_MULT[k], out=term, dtype=np.uint64, casting="unsafe")
+            out += term
     return out
 
 
