@@ -75,16 +75,17 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
     found = lsh_candidates(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
     involved = distinct(np.concatenate([found.pairs.ravel(), found.buckets.members, corpus.extensions.ravel()]))
-    if links_future is None:  # one after the other (large corpora): the sets of all candidates at once,
-        links = _containment_candidates(corpus, config)  # after the containment temporaries are gone
-        sets = segment_sets(corpus, distinct(np.concatenate([involved, links.ravel()])), config)
-    else:  # the LSH candidates' sets while the containment candidates are found
+    if links_future is not None and corpus.passage_rate == 1:
+        # The LSH candidates' sets while the containment candidates are found; those are
+        # passages, whose exact sets are at hand.
         sets = segment_sets(corpus, involved, config)
         links = links_future.result()
         more = np.setdiff1d(distinct(links.ravel()), involved, assume_unique=True)
-        if len(more):  # containment candidates are passages: their exact sets are at hand unless sampled
-            sets = sets.merge(corpus.passages.take(more, ids=more) if corpus.passage_rate == 1
-                              else segment_sets(corpus, more, config))
+        if len(more):
+            sets = sets.merge(corpus.passages.take(more, ids=more))
+    else:  # the sets of all candidates at once, after the containment temporaries are gone
+        links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
+        sets = segment_sets(corpus, distinct(np.concatenate([involved, links.ravel()])), config)
 
     def verified(pairs: np.ndarray) -> np.ndarray:
         return sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold
