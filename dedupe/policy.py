@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import Config
-from .sketch.arrays import ranges
 from .model import (ClusterRecord, Corpus, Decisions, DocumentMatches, Kind, Level, Role,
                     SegmentMatches)
+from .sketch.arrays import ranges
 
 UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = (role.code for role in
                                               (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED))

@@ -77,9 +77,9 @@ def load_prepare_kernels() -> bool:
 
     The kernels are first called in `_PREPARE_ORDER`, then the pass runs once on two short
     articles with every call compiled (any kernel left is loaded with a batch's exact types).
-    With an empty cache the process waiting for the pool compiles the set sorting meanwhile
-    (`load_match_kernels`), the one kernel this order leaves to the end, so that nothing is
-    compiled twice and the workers are ready sooner."""
+    With an empty cache the process waiting for the pool meanwhile compiles the two kernels
+    this order leaves to the end (`load_match_kernels`), so that nothing is compiled twice and
+    the workers are ready sooner."""
     if not available():
         return False
     from ..config import Config
