@@ -32,7 +32,7 @@ from .corpus import build as build_corpus
 from .corpus.cache import PreparedCache
 from .engines import Engine
 from . import kernels
-from .engines.local import ProcessEngine, local_engine, prestart_for, workers
+from .engines.local import local_engine, prestart_for, workers
 from .history import History
 from .history.run_only import RunOnlyHistory
 from .io.readers import InputError, check_input, read_inputs
@@ -113,8 +113,8 @@ def clean(stage: str | Path, config: Config, history: History | None = None,
     history = history or RunOnlyHistory(config)
     with _stage("segment and sign"), \
             (nullcontext(engine) if engine is not None else local_engine(config, docs.row_groups)) as running:
-        if isinstance(running, ProcessEngine):  # this process mostly waits for the workers:
-            kernels.load_in_background()        # it loads what matching will need meanwhile
+        if getattr(running, "workers", 1) > 1:  # a local pool: this process mostly waits for it,
+            kernels.load_in_background()        # so it loads what matching will need meanwhile
         built = build_corpus(stage, docs, config, history.known_texts(), running, prepared)
     # (a local pool is closed here, before matching needs the memory; a caller's engine stays
     # open, and one that takes paths runs the segment LSH too)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import Config
 from ..engines import Engine
-from ..engines.local import ProcessEngine, workers
+from ..engines.local import workers
 from ..history import KnownTexts
 from ..io.stores import DocumentStore, SignatureFile, TextStore
 from ..model import Corpus
@@ -108,7 +108,8 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     occ_seg = (np.arange(len(occ_doc_all), dtype=np.int64) - doc_offsets[occ_doc_all]).astype(np.int32)
     return Corpus(
         docs=docs, keys=keys, n_texts=n_texts, key_words=_cat(key_words, np.int32),
-        key_sigs=sigs.array(), passages=passages.sets(), passage_rate=passages.rate, known_uids=np.array(known_uids, dtype=np.int64),
+        key_sigs=sigs.array(), passages=passages.sets(), passage_rate=passages.rate,
+        known_uids=np.array(known_uids, dtype=np.int64),
         key_template=_cat(key_template, np.uint64),
         extensions=np.array(sorted(extensions), dtype=np.int64).reshape(-1, 2),
         occ_doc=occ_doc_all, occ_seg=occ_seg, occ_uid=_cat(occ_uid, np.int64),
@@ -135,10 +136,11 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
                  len(refs), written / 1e6, written / max(docs.count, 1))
         return
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
-    if cache is None and isinstance(engine, ProcessEngine):
+    pool = getattr(engine, "workers", 1)  # a local pool's worker processes (other engines: none)
+    if cache is None and pool > 1:
         # A few row groups on a pool leave workers idle at the end: cut them into pieces so that
         # each worker gets about TASKS_PER_WORKER (a piece is prepared as a batch would be).
-        pieces = -(-TASKS_PER_WORKER * engine.workers // max(docs.row_groups, 1))
+        pieces = -(-TASKS_PER_WORKER * pool // max(docs.row_groups, 1))
         if pieces > 1:
             batches = (texts[lo:hi] for texts in batches for lo, hi in _cuts(len(texts), pieces))
     prepare = partial(prepare_batch, config=config) if cache is None else partial(cache.prepare, config=config)

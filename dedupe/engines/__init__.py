@@ -27,7 +27,9 @@ R = TypeVar("R")
 class Engine(Protocol):
     """Runs batch work. Engines are context managers: leaving one releases its workers.
 
-    An engine may set `by_path = True` to receive partition references instead of texts."""
+    An engine may set `by_path = True` to receive partition references instead of texts, and
+    `workers` (its worker processes, when more than one) to get a few row groups cut into
+    pieces so that every worker has work to the end of the prepare pass."""
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """fn(item) for every item, yielded in the order of `items`. `fn` must be picklable

@@ -179,8 +179,6 @@ def _load_quietly() -> None:
         pass
 
 
-
-
 _own_process = False
 
 

@@ -137,7 +137,6 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     return out
 
 
-
 def doubled_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
     """(paragraph key, key of its longer piece) for each paragraph of one article whose words
     are X + Y, where X and Y (each >= MIN_PIECE_WORDS words, possibly equal) are also whole
