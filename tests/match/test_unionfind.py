@@ -79,3 +79,46 @@ def test_union_pairs_empty_and_large_random():
         assert r == np.flatnonzero(roots == r).min()
     # every pair ended up together
     assert np.array_equal(roots[pairs[:, 0]], roots[pairs[:, 1]])
+
+
+def _one_by_one(n: int, pairs: np.ndarray) -> list[int]:
+    uf = UnionFind(n)
+    for a, b in pairs.tolist():
+        uf.union(a, b)
+    return uf.roots().tolist()
+
+
+def test_union_pairs_equals_one_union_at_a_time_on_chains_stars_and_random_graphs():
+    rng = np.random.default_rng(11)
+    n = 2_000
+    ids = rng.permutation(n)
+    zigzag = np.stack([np.arange(n // 2), np.arange(n - 1, n // 2 - 1, -1)], axis=1).ravel()
+    graphs = {
+        "chain in random id order": np.stack([ids[:-1], ids[1:]], axis=1),
+        "chain through 0, 1999, 1, 1998, ...": np.stack([zigzag[:-1], zigzag[1:]], axis=1),
+        "star around the largest id": np.stack([np.full(n - 1, n - 1), np.arange(n - 1)], axis=1),
+        "sparse random": rng.integers(0, n, size=(800, 2)),
+        "dense random": rng.integers(0, n, size=(20_000, 2)),
+        "self pairs and repeats": np.array([[5, 5], [7, 3], [3, 7], [7, 3], [1999, 0]]),
+    }
+    for name, pairs in graphs.items():
+        uf = UnionFind(n)
+        uf.union_pairs(pairs)
+        assert uf.roots().tolist() == _one_by_one(n, pairs), name
+
+
+def test_union_pairs_continues_from_earlier_unions_and_a_given_forest():
+    rng = np.random.default_rng(5)
+    n = 300
+    first, second = rng.integers(0, n, size=(150, 2)), rng.integers(0, n, size=(150, 2))
+    uf = UnionFind(n)
+    uf.union(first[0, 0], first[0, 1])
+    uf.union_pairs(first)
+    uf.union_pairs(second)
+    assert uf.roots().tolist() == _one_by_one(n, np.concatenate([first, second]))
+
+    given = UnionFind(n)  # as `match.segments` seeds the clusters with the groups' roots
+    given.parent[:] = uf.roots()
+    more = rng.integers(0, n, size=(100, 2))
+    given.union_pairs(more)
+    assert given.roots().tolist() == _one_by_one(n, np.concatenate([first, second, more]))
