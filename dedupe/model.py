@@ -179,13 +179,20 @@ class DocumentMatches:
 
     def similarity(self, a: int, b: int) -> float:
         """max(Jaccard, containment of the smaller set in the larger)."""
-        if a == b:
-            return 1.0
+        return float(self.similarities([a], b)[0])
+
+    def similarities(self, docs: np.ndarray, b: int) -> np.ndarray:
+        """`similarity(d, b)` of each document d of `docs` (1.0 for b itself), in one call: a
+        cluster of thousands of near-identical pages costs array operations, not a call each."""
+        import numpy as np
+
         from .sketch.sets import containment_of, jaccard_of
 
-        inter, size_a, size_b = self.sets.measures([a], [b])
-        return float(max(jaccard_of(inter, size_a, size_b)[0],
-                         containment_of(inter, min(size_a[0], size_b[0]))[0]))
+        docs = np.asarray(docs, dtype=np.int64)
+        inter, size_a, size_b = self.sets.measures(docs, np.full(len(docs), b, dtype=np.int64))
+        out = np.maximum(jaccard_of(inter, size_a, size_b), containment_of(inter, np.minimum(size_a, size_b)))
+        out[docs == b] = 1.0
+        return out
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,11 @@ def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc
             rep = min(group, key=lambda d: (-int(corpus.doc_len[d]), d))
         else:
             rep = group[0]
-        for d in group:
-            dec.doc_similarity[d] = round(docs.similarity(d, rep), 6)
-            if d != rep:
-                dec.doc_kept[d] = config.duplicate_doc_action == "keep"
-                dec.duplicate_of[d] = rep
+        members = np.array(group, dtype=np.int64)
+        dec.doc_similarity[members] = [round(s, 6) for s in docs.similarities(members, rep).tolist()]
+        copies = members[members != rep]
+        dec.doc_kept[copies] = config.duplicate_doc_action == "keep"
+        dec.duplicate_of[copies] = rep
         fields = (Level.DOCUMENT, Kind.DUPLICATE_DOCUMENT, len(group), len(group), rep, None)
         pending.append(_Pending(fields, group, doc_ids[rep]))
 

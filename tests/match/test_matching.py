@@ -107,3 +107,26 @@ def test_passage_sets_are_the_exact_sets_matching_verifies_with(tmp_path):
     assert np.array_equal(corpus.passages.offsets, again.offsets)
     assert np.array_equal(corpus.passages.values, again.values)
     assert np.array_equal(corpus.passages.ids, again.ids)
+
+
+def test_document_similarities_match_the_definition_pair_by_pair():
+    """`DocumentMatches.similarities` (one call for a whole cluster) gives, for each member,
+    max(Jaccard, containment of the smaller set in the larger), and 1.0 for the member itself."""
+    from dedupe.model import DocumentMatches
+    from dedupe.sketch.sets import ShingleSets
+
+    members = [{1, 2, 3, 4}, {1, 2, 3, 4, 5, 6, 7, 8}, {3, 4, 9}, set(), {20, 21}, {1, 2, 3, 4}]
+    values = np.concatenate([np.array(sorted(s), dtype=np.uint64) for s in members])
+    offsets = np.cumsum([0] + [len(s) for s in members]).astype(np.int64)
+    docs = DocumentMatches(cluster=np.zeros(len(members), dtype=np.int64), sets=ShingleSets(values, offsets))
+    rep = 1
+
+    def expected(a: set, b: set) -> float:
+        inter, union, smaller = len(a & b), len(a | b), min(len(a), len(b))
+        return max(inter / union if union else 1.0, inter / smaller if smaller else 0.0)
+
+    got = docs.similarities(np.arange(len(members)), rep)
+    want = [1.0 if d == rep else expected(members[d], members[rep]) for d in range(len(members))]
+    assert got.tolist() == want  # exact: the same float operations
+    assert [docs.similarity(d, rep) for d in range(len(members))] == want
+    assert got[0] == 1.0 and got[2] == 2 / 3 and got[3] == 0.0 and got[4] == 0.0  # subset; 2 of 3; empty; disjoint
