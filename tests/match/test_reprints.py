@@ -140,3 +140,101 @@ def test_an_abridged_reprint_points_at_the_full_article_in_the_output(tmp_path):
     assert not copy["kept"] and copy["duplicate_of"] == full["doc_id"]
     assert copy["doc_cluster_id"] == full["doc_cluster_id"]
     assert other["kept"] and other["doc_cluster_id"] is None
+
+
+def _found_by_definition(short: Paragraphs, long: Paragraphs) -> bool:
+    """`found` without its shortcuts: every paragraph of `short` checked against every
+    paragraph of `long` its length allows (paragraphs with a key of the other taken aside)."""
+    from rapidfuzz import fuzz
+
+    from dedupe.match.reprints import _LENGTH_RATIO, MIN_FOUND_PARAGRAPHS, PARAGRAPH_SIMILARITY, REPRINT_COVERAGE
+
+    if len(short.keys) < MIN_FOUND_PARAGRAPHS or not long.keys:
+        return False
+    free = [(w, t) for k, w, t in zip(long.keys, long.weights, long.texts) if k not in short.uids]
+    have = count = 0
+    for key, weight, text in zip(short.keys, short.weights, short.texts):
+        if key in long.uids or any(weight * _LENGTH_RATIO <= w <= weight / _LENGTH_RATIO
+                                   and fuzz.ratio(text, t) >= PARAGRAPH_SIMILARITY for w, t in free):
+            have += weight
+            count += 1
+    return have >= REPRINT_COVERAGE * short.length and count >= MIN_FOUND_PARAGRAPHS
+
+
+def test_found_agrees_with_the_definition_on_random_articles():
+    """Length windows, nearest-first alignment and early stops change the cost only."""
+    rng = random.Random(4)
+    source = [p.lower() for a in ARTICLES for p in _paragraphs(a) if len(p.split()) >= 5]
+    for trial in range(150):
+        long_texts = rng.sample(source, rng.randint(2, 30))
+        short_texts = [ocr(p, rng.choice([0.0, 0.05, 0.15, 0.3]), seed=trial * 100 + i)
+                       for i, p in enumerate(rng.sample(long_texts, rng.randint(1, len(long_texts))))]
+        short_texts += rng.sample(source, rng.randint(0, 4))  # own paragraphs
+        short, long = _p(*short_texts), _p(*long_texts)
+        assert found(short, long) == _found_by_definition(short, long), trial
+
+
+def test_thousands_of_lines_of_one_length_are_found_or_not_as_defined():
+    """Two articles of 3,000 near-identical lines (one word changed per line): each line is
+    found among the few nearest in length, and the answer is the definition's."""
+    base = "the quick brown fox jumps over the lazy dog near the river bank this morning".split()
+    rng = random.Random(2)
+
+    def lines(n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            words = list(base)
+            words[rng.randrange(len(words))] = rng.choice(["cat", "owl", "elk", "ram", "yak"])
+            out.append(" ".join(words))
+        return out
+
+    short, long = _p(*lines(3_000)), _p(*lines(3_000))
+    assert found(short, long)
+    vocabulary = " ".join(OWN).lower().replace(",", "").replace(".", "").split()
+    other = _p(*[" ".join(rng.choices(vocabulary, k=len(base))) for _ in range(3_000)])
+    assert not found(other, long)
+
+
+def test_a_group_of_reprints_is_verified_along_a_spanning_tree(monkeypatch):
+    """n copies of one article: the pairs joined through earlier links are not verified again,
+    and the links that are found join the same groups as checking every pair would."""
+    import dedupe.match.reprints as reprints
+
+    body = [p.lower() for p in _paragraphs(ARTICLES[3]) if len(p.split()) >= 20][:6]
+    other = [p.lower() for p in _paragraphs(ARTICLES[1]) if len(p.split()) >= 20][:6]
+    paragraphs = {d: _p(*[ocr(p, 0.05, seed=d * 10 + i) for i, p in enumerate(body)]) for d in range(8)}
+    paragraphs[8], paragraphs[9] = _p(*other), _p(*other[:4])
+    pairs = np.array([(a, b) for a in range(10) for b in range(a + 1, 10)], dtype=np.int64)
+    calls = []
+    real = reprints.found
+    monkeypatch.setattr(reprints, "found", lambda s, l: calls.append(1) or real(s, l))
+    ok = reprints.reprint_matches(paragraphs, pairs)
+    # of the 28 pairs of copies, 7 are verified (0-1 ... 0-7) and 21 skipped; the 17 pairs with
+    # the two unrelated articles are all verified
+    assert len(calls) == 7 + 17
+    from dedupe.match.unionfind import UnionFind
+
+    linked, everything = UnionFind(10), UnionFind(10)
+    linked.union_pairs(pairs[ok])
+    everything.union_pairs(pairs[[real(*sorted((paragraphs[a], paragraphs[b]), key=lambda p: p.length))
+                                  for a, b in pairs.tolist()]])
+    assert linked.roots().tolist() == everything.roots().tolist() == [0] * 8 + [8, 8]
+
+
+def test_a_paragraph_is_found_beyond_the_nearest_in_length_and_at_the_length_bound():
+    """The nearest in length are only tried first: a copy printed with a clause added is found
+    behind forty unrelated paragraphs of its own length, and so is one exactly at the length
+    bound (60 characters in 100: ratio 75.0, the cutoff)."""
+    rng = random.Random(8)
+
+    def noise(n: int) -> str:
+        return "".join(rng.choice("qxzjkvw ") for _ in range(n))
+
+    quote = "the mayor said the bridge would reopen in the spring of next year"
+    quote_added = quote + " after the repairs to its northern span"  # 65 -> 104 characters: 77
+    exact = "a" * 30 + " " + "b" * 29
+    exact_bound = exact + " " + "c" * 39  # 60 in 100: 75.0
+    fillers = [noise(len(quote)) for _ in range(40)] + [noise(len(exact)) for _ in range(40)]
+    short, long = _p(quote, exact), _p(*fillers, quote_added, exact_bound)
+    assert _found_by_definition(short, long)
+    assert found(short, long)
