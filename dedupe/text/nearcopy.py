@@ -37,6 +37,7 @@ MAX_WORDS = 80  # longer copies with a few edits keep a Jaccard above the thresh
 RESPLIT_SLACK = 2  # distinct words a re-split ("e mail" / "email") adds to either side
 MAX_SCREENED = 256  # earlier segments of similar length a segment is screened against
 MAX_ALIGNED = 16  # alignments per segment: an article of 1,000 template lines stays linear
+SCREEN_CHUNK = 1 << 20  # screened pairs held at once (a few arrays of 8 bytes each)
 
 
 def edit_budget(n_words):
@@ -117,21 +118,36 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     lowest = np.maximum(np.searchsorted(docs * 128 + sizes, docs * 128 + reach),  # sizes <= MAX_WORDS < 128
                         np.arange(len(order)) - MAX_SCREENED)
     span = np.maximum(np.arange(len(order)) - lowest, 0)
-    pos = np.repeat(np.arange(len(order)), span)
-    if len(pos) == 0:
+    if not span.any():
         return []
-    group_start = np.repeat(np.cumsum(span) - span, span)  # each pair's first pair of its position
-    other = pos - 1 - (np.arange(len(pos)) - group_start)
     vocab = ShingleSets(*unique_per_set(*hash_words(item_key)))
-    a, b = order[other], order[pos]
     sizes_v = np.diff(vocab.offsets)
-    shared = vocab.intersections(a, b)
-    screened = (sizes_v[a] - shared <= budgets[other]) & (sizes_v[b] - shared <= budgets[pos])
-    # the first MAX_ALIGNED that pass the screen, per position
-    passed = np.concatenate(([0], np.cumsum(screened)))
-    aligned = screened & (passed[1:] - passed[group_start] <= MAX_ALIGNED)
     out = []
-    for i, j in zip(np.minimum(a, b)[aligned].tolist(), np.maximum(a, b)[aligned].tolist()):
+    # The screen's pairs in runs of whole positions of about SCREEN_CHUNK pairs: a batch of long
+    # template pages has up to MAX_SCREENED pairs per line, too many to hold at once.
+    ends = np.cumsum(span)
+    cuts = np.searchsorted(ends, np.arange(SCREEN_CHUNK, int(ends[-1]), SCREEN_CHUNK), side="right")
+    for first, last in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(span)].tolist()):
+        positions = np.arange(first, last)
+        pos = np.repeat(positions, span[first:last])
+        if len(pos) == 0:
+            continue
+        group_start = np.repeat(np.cumsum(span[first:last]) - span[first:last], span[first:last])
+        other = pos - 1 - (np.arange(len(pos)) - group_start)  # nearest first
+        a, b = order[other], order[pos]
+        shared = vocab.intersections(a, b)
+        screened = (sizes_v[a] - shared <= budgets[other]) & (sizes_v[b] - shared <= budgets[pos])
+        # the first MAX_ALIGNED that pass the screen, per position
+        passed = np.concatenate(([0], np.cumsum(screened)))
+        aligned = screened & (passed[1:] - passed[group_start] <= MAX_ALIGNED)
+        out.extend(_near_copy_pairs(item_key, np.minimum(a, b)[aligned], np.maximum(a, b)[aligned]))
+    return out
+
+
+def _near_copy_pairs(item_key: list[str], lo: np.ndarray, hi: np.ndarray) -> list[tuple[str, str]]:
+    """(later key, earlier key) of the pairs (lo, hi) of items that are near copies."""
+    out = []
+    for i, j in zip(lo.tolist(), hi.tolist()):
         if near_copy(item_key[i].split(" "), item_key[j].split(" ")):
             out.append((item_key[j], item_key[i]))
     return out

@@ -3,6 +3,8 @@ doubled paragraphs, on small hand-written articles."""
 
 from __future__ import annotations
 
+import random
+
 import pyarrow.parquet as pq
 
 import dedupe
@@ -136,3 +138,33 @@ def test_a_batch_of_articles_links_each_article_as_alone():
     assert sorted(got) == sorted(expected)
     key = [key_and_words(t)[0] for t in (caption, f"{caption} (Image: Getty)", f"{notice} {order}", notice, order)]
     assert sorted(got) == sorted([(key[1], key[0]), (key[2], max(key[3], key[4], key=len))])  # none across articles
+
+
+def test_the_screen_in_small_runs_gives_the_same_links(monkeypatch):
+    """The screen holds SCREEN_CHUNK pairs at a time (a batch of long template pages would have
+    hundreds of millions): cut into runs of a few pairs, the links are the same, in order."""
+    from dedupe.text import nearcopy
+
+    rng = random.Random(3)
+    words = "the a police said on tuesday city council vote road bridge night river".split()
+    docs, keys, counts = [], [], []
+    for d in range(6):
+        base = [rng.choice(words) for _ in range(rng.randint(8, 20))]
+        for _ in range(40):  # lines: the base with a few words inserted, deleted or substituted
+            line = list(base)
+            for _ in range(rng.randint(0, 3)):
+                op, at = rng.random(), rng.randrange(len(line))
+                if op < 0.4:
+                    line.insert(at, rng.choice(words))
+                elif op < 0.7 and len(line) > 6:
+                    del line[at]
+                else:
+                    line[at] = rng.choice(words)
+            docs.append(d)
+            keys.append(" ".join(line))
+            counts.append(len(line))
+    whole = nearcopy.batch_near_copy_links(docs, keys, counts)
+    assert len(whole) > 50  # the case exercises the screen and the alignments
+    for chunk in (1, 7, 100):
+        monkeypatch.setattr(nearcopy, "SCREEN_CHUNK", chunk)
+        assert nearcopy.batch_near_copy_links(docs, keys, counts) == whole, chunk
