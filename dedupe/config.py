@@ -53,7 +53,8 @@ class Config:
     num_perm: int = 128
     seed: int = 1
     batch_docs: int = 1024
-    """Documents per batch of the streaming passes (bounds memory; the output does not depend on it)."""
+    """Documents per batch of the streaming passes (bounds memory; the output does not depend on it).
+    A batch ends sooner when its texts weigh 16M (characters plus 64 per line; `io.stores.BATCH_WEIGHT`)."""
     workers: int = 0
     """Worker processes for segmenting and signing (0 = one per CPU); the output does not depend on it."""
     engine: str = "local"
