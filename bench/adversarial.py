@@ -12,6 +12,8 @@ but draw every word from a vocabulary of 20,000 random pseudo-words, so no two s
     footer          one story, ending "Reporting by <a name of its own>; Editing by <one of 6>"
     one-line        every article the same single line
     near-identical  one short three-paragraph article with one random word replaced
+    long-page       a page of 2,000 lines, each one sentence with one random word replaced
+                    (its size counts lines: 40,000 makes 20 pages)
 
 Each run is `dedupe.run(input, output, dedupe.Config())` in a fresh process, so its peak memory
 is its own: peak MB is the larger of the process's VmHWM and the sampled PSS of its process
@@ -35,7 +37,8 @@ import numpy as np
 
 from common import OUT, TreeSampler, fmt, library_fingerprint, machine_info, peak_rss_mb, text_table, write_json
 
-DEFAULT_CASES = "template:20000,template:50000,footer:20000,one-line:10000,near-identical:50000"
+DEFAULT_CASES = ("template:20000,template:50000,footer:20000,one-line:10000,near-identical:50000,"
+                 "long-page:40000")
 DEFAULT_JSON = OUT / "adversarial.json"
 MAX_TIME_RATIO = (20_000, 3.0)  # template articles at this size: at most this times distinct
 MAX_PEAK_MB = (50_000, 2048)    # any case at this size: peak below this
@@ -86,8 +89,22 @@ def near_identical(i: int, rng: np.random.RandomState) -> str:
     return " ".join(words).replace(" \n ", "\n")
 
 
+PAGE_LINES = 2_000
+
+
+def long_page(i: int, rng: np.random.RandomState) -> str:
+    lines = []
+    for _ in range(PAGE_LINES):
+        words = LINE.split(" ")
+        words[rng.randint(len(words))] = _name(rng.randint(1_000_000)).lower()
+        lines.append(" ".join(words))
+    return f"Page {i}\n" + "\n".join(lines)
+
+
 CASES: dict[str, Callable[[int, np.random.RandomState], str]] = {
-    "template": template, "footer": footer, "one-line": one_line, "near-identical": near_identical}
+    "template": template, "footer": footer, "one-line": one_line, "near-identical": near_identical,
+    "long-page": long_page}
+ARTICLES_PER = {"long-page": PAGE_LINES}  # cases whose size counts lines
 
 
 def distinct_twin(text: str, vocab: np.ndarray, rng: np.random.RandomState) -> str:
@@ -96,13 +113,14 @@ def distinct_twin(text: str, vocab: np.ndarray, rng: np.random.RandomState) -> s
 
 
 def write_corpus(case: str, n: int, distinct: bool, root: Path, seed: int) -> Path:
-    """n articles of `case` (or their distinct twins) as JSONL under root; returns the folder."""
+    """n articles of `case` (or their distinct twins; n lines for a case of ARTICLES_PER) as JSONL
+    under root; returns the folder."""
     rng = np.random.RandomState(seed)
     vocab = _words(np.random.RandomState(seed + 1), 20_000) if distinct else None
     folder = root / f"{case}-{n}-{'distinct' if distinct else 'case'}"
     folder.mkdir(parents=True)
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as fh:
-        for i in range(n):
+        for i in range(n // ARTICLES_PER.get(case, 1)):
             text = CASES[case](i, rng)
             fh.write(json.dumps({"text": distinct_twin(text, vocab, rng) if distinct else text}) + "\n")
     return folder
