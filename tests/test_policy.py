@@ -136,3 +136,40 @@ def test_plain_clusters_decided_as_arrays_equal_the_loop(tmp_path, monkeypatch):
         assert fast.clusters == slow.clusters
         for field in ("role", "kept", "cluster", "kept_doc", "kept_seg", "similarity"):
             assert np.array_equal(getattr(fast, field), getattr(slow, field), equal_nan=True), field
+
+
+def test_first_kept_copy_is_the_same_found_one_by_one_or_in_one_array_call(monkeypatch):
+    """`_first_copy` scans a few kept copies one by one and many in one array call: the same
+    first copy either way, with the same text (no set needed), Jaccard at the threshold, and
+    extension pairs (a copy with words added at one end) all counting."""
+    from dedupe import policy
+    from dedupe.model import SegmentMatches
+    from dedupe.sketch.sets import ShingleSets
+
+    rng = np.random.default_rng(9)
+    n = 60
+    sets = [np.unique(rng.integers(0, 40, size=rng.integers(3, 12))).astype(np.uint64) for _ in range(n)]
+    values = np.concatenate(sets)
+    offsets = np.cumsum([0] + [len(x) for x in sets]).astype(np.int64)
+    extensions = frozenset((int(a), int(b)) for a, b in np.sort(rng.integers(0, n, size=(25, 2)), axis=1) if a != b)
+    seg = SegmentMatches(group=np.arange(n), cluster=np.arange(n), known_groups=frozenset(),
+                         sets=ShingleSets(values, offsets), extensions=extensions)
+    partners = policy._partners(extensions)
+    uid_list = rng.integers(0, n, size=400).tolist()  # occurrence -> uid, with repeats
+    cases = [(rng.choice(400, size=rng.integers(1, 40), replace=False).tolist(), int(rng.integers(0, 400)))
+             for _ in range(300)]
+    found = {}
+    for scan_up_to in (10**6, 0):  # every call one by one; every call as arrays
+        monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
+        found[scan_up_to] = [policy._first_copy(seg, kept, i, uid_list, 0.5, partners) for kept, i in cases]
+    assert found[0] == found[10**6]
+    hits = sum(f is not None for f in found[0])
+    assert 50 < hits < 250  # both answers are common
+
+    # A text repeated verbatim has no shingle set when it took part in no candidate pair.
+    named = SegmentMatches(group=np.arange(n), cluster=np.arange(n), known_groups=frozenset(),
+                           sets=ShingleSets(values[:offsets[50]], offsets[:51], ids=np.arange(50)))
+    uid_list[99] = uid_list[150] = uid_list[151] = 55  # no set
+    for scan_up_to in (10**6, 0):
+        monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
+        assert policy._first_copy(named, [99, 150], 151, uid_list, 0.5, {}) == 99
