@@ -184,10 +184,34 @@ def _doubled(pieces: list[str]) -> list[tuple[str, str]]:
 def batch_links(doc: Sequence[int], keys: Sequence[str], counts: Sequence[int]) -> list[tuple[str, str]]:
     """Pairs of keys of segments of one article that are one repeated passage (both relations
     above), for every article of a batch (segments as in `batch_near_copy_links`); the pairs
-    are unordered facts about two texts."""
+    are unordered facts about two texts, so an article printed several times in the batch
+    (wire copies) is linked once."""
+    doc, keys, counts = _first_of_identical(doc, keys, counts)
     pieces: dict[int, list[str]] = {}
     for d, key, n in zip(doc, keys, counts):
         if n >= MIN_PIECE_WORDS:
             pieces.setdefault(d, []).append(key)
     doubled = [pair for article in pieces.values() if len(article) >= 2 for pair in _doubled(article)]
     return batch_near_copy_links(doc, keys, counts) + doubled
+
+
+def _first_of_identical(doc: Sequence[int], keys: Sequence[str],
+                        counts: Sequence[int]) -> tuple[list[int], list[str], list[int]]:
+    """The segments of the batch without those of an article whose keys, in order, are those of
+    an earlier article: its links are the same pairs."""
+    seen: set[tuple[str, ...]] = set()
+    out_doc: list[int] = []
+    out_keys: list[str] = []
+    out_counts: list[int] = []
+    start = 0
+    for end in range(1, len(doc) + 1):
+        if end < len(doc) and doc[end] == doc[start]:
+            continue
+        article = tuple(keys[start:end])
+        if article not in seen:
+            seen.add(article)
+            out_doc += doc[start:end]
+            out_keys += article
+            out_counts += counts[start:end]
+        start = end
+    return out_doc, out_keys, out_counts

@@ -168,3 +168,22 @@ def test_the_screen_in_small_runs_gives_the_same_links(monkeypatch):
     for chunk in (1, 7, 100):
         monkeypatch.setattr(nearcopy, "SCREEN_CHUNK", chunk)
         assert nearcopy.batch_near_copy_links(docs, keys, counts) == whole, chunk
+
+
+def test_copies_of_an_article_in_a_batch_are_linked_once(monkeypatch):
+    """Wire copies: an article printed many times in one batch gives the links it gives alone,
+    for the cost of one (its links are pairs of texts, the same for every copy)."""
+    from dedupe.corpus.keys import segment_keys
+    from dedupe.text import nearcopy
+
+    caption = "Police officers stand guard outside the building on Tuesday morning in the city"
+    article = f"{caption}\nOther text here about the council\n{caption} (Image: Getty)"
+    other = f"A different article\n{caption} (Image: Getty)\n{caption} (Image: Getty) (Image: Getty)"
+    calls = []
+    real = nearcopy.near_copy
+    monkeypatch.setattr(nearcopy, "near_copy", lambda a, b: calls.append(1) or real(a, b))
+    alone = nearcopy.batch_links(*[segment_keys([article, other], "line")[k] for k in (0, 3, 4)])
+    once = len(calls)
+    seg_doc, _, _, keys, counts = segment_keys([article] * 50 + [other] * 3 + [article], "line")
+    assert sorted(set(nearcopy.batch_links(seg_doc, keys, counts))) == sorted(set(alone))
+    assert len(alone) == 2 and len(calls) == 2 * once
