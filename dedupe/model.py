@@ -14,6 +14,7 @@ stores) are only named in annotations, so importing this module stays cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -166,6 +167,26 @@ class SegmentMatches:
     def is_copy(self, u: int, v: int, threshold: float) -> bool:
         """Whether v may be removed as a copy of u: near-duplicate, or an extension of it."""
         return (min(u, v), max(u, v)) in self.extensions or self.similarity(u, v) >= threshold
+
+    def are_copies(self, us: np.ndarray, v: int, threshold: float) -> np.ndarray:
+        """`is_copy(u, v)` for each u of `us`, as array operations: one call for the hundreds of
+        copies that a page of chained lines keeps of one group."""
+        import numpy as np
+
+        us = np.asarray(us, dtype=np.int64)
+        copy = us == v  # the same text: similarity 1.0, whether or not it has a set
+        other = np.flatnonzero(~copy)
+        copy[other] = self.sets.jaccard(us[other], np.full(len(other), v, dtype=np.int64)) >= threshold
+        return copy | np.isin(us, self._extension_partners.get(v, []))
+
+    @cached_property
+    def _extension_partners(self) -> dict[int, list[int]]:
+        """uid -> the uids it forms an extension pair with."""
+        out: dict[int, list[int]] = {}
+        for a, b in self.extensions:
+            out.setdefault(a, []).append(b)
+            out.setdefault(b, []).append(a)
+        return out
 
 
 @dataclass(frozen=True)

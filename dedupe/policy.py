@@ -105,7 +105,6 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
     group_list = occ_group.tolist()
     words_list = corpus.key_words.tolist()
     flagged = (known | frequent).tolist()  # either makes the whole group boilerplate
-    partners = _partners(seg.extensions)
 
     # to_rep, rep_uid: occurrences whose similarity to their cluster's representative is
     # computed in one batch at the end
@@ -131,7 +130,7 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
                 d = doc_list[i]
                 # A repeat must itself be verified against the copy kept in its article:
                 # union-find chains (A~B, B~C) must not delete a C that is not close to A.
-                f = _first_copy(seg, kept_in_doc[d], i, uid_list, config.segment_threshold, partners)
+                f = _first_copy(seg, kept_in_doc[d], i, uid_list, config.segment_threshold)
                 if f is None:
                     kept_in_doc[d].append(i)
                     firsts.append(i)
@@ -234,31 +233,14 @@ SCAN_KEPT_UP_TO = 16
 array call (a page of thousands of lines that chain into one group keeps hundreds)."""
 
 
-def _first_copy(seg: SegmentMatches, kept: list[int], i: int, uid_list: list[int], threshold: float,
-                partners: dict[int, list[int]]) -> int | None:
+def _first_copy(seg: SegmentMatches, kept: list[int], i: int, uid_list: list[int], threshold: float) -> int | None:
     """The first of the occurrences `kept` (the copies of a group kept so far in an article,
-    in order) that occurrence i is a copy of (`SegmentMatches.is_copy`), or None. `partners`:
-    each uid's partners in `seg.extensions`."""
+    in order) that occurrence i is a copy of (`SegmentMatches.is_copy`), or None."""
     u = uid_list[i]
     if len(kept) <= SCAN_KEPT_UP_TO:
         return next((f for f in kept if seg.is_copy(uid_list[f], u, threshold)), None)
-    uids = np.array([uid_list[f] for f in kept], dtype=np.int64)
-    copy = uids == u  # the same text: similarity 1.0, whether or not it has a set
-    other = np.flatnonzero(~copy)
-    copy[other] = seg.sets.jaccard(uids[other], np.full(len(other), u, dtype=np.int64)) >= threshold
-    if u in partners:
-        copy |= np.isin(uids, partners[u])
-    first = np.flatnonzero(copy)
+    first = np.flatnonzero(seg.are_copies([uid_list[f] for f in kept], u, threshold))
     return kept[int(first[0])] if len(first) else None
-
-
-def _partners(extensions: frozenset[tuple[int, int]]) -> dict[int, list[int]]:
-    """uid -> the uids it forms an extension pair with."""
-    out: dict[int, list[int]] = defaultdict(list)
-    for a, b in extensions:
-        out[a].append(b)
-        out[b].append(a)
-    return dict(out)
 
 
 def _is_boilerplate(occ: list[int], flagged: list[bool], doc_group: list[int], doc_list: list[int],

@@ -154,14 +154,13 @@ def test_first_kept_copy_is_the_same_found_one_by_one_or_in_one_array_call(monke
     extensions = frozenset((int(a), int(b)) for a, b in np.sort(rng.integers(0, n, size=(25, 2)), axis=1) if a != b)
     seg = SegmentMatches(group=np.arange(n), cluster=np.arange(n), known_groups=frozenset(),
                          sets=ShingleSets(values, offsets), extensions=extensions)
-    partners = policy._partners(extensions)
     uid_list = rng.integers(0, n, size=400).tolist()  # occurrence -> uid, with repeats
     cases = [(rng.choice(400, size=rng.integers(1, 40), replace=False).tolist(), int(rng.integers(0, 400)))
              for _ in range(300)]
     found = {}
     for scan_up_to in (10**6, 0):  # every call one by one; every call as arrays
         monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
-        found[scan_up_to] = [policy._first_copy(seg, kept, i, uid_list, 0.5, partners) for kept, i in cases]
+        found[scan_up_to] = [policy._first_copy(seg, kept, i, uid_list, 0.5) for kept, i in cases]
     assert found[0] == found[10**6]
     hits = sum(f is not None for f in found[0])
     assert 50 < hits < 250  # both answers are common
@@ -172,4 +171,4 @@ def test_first_kept_copy_is_the_same_found_one_by_one_or_in_one_array_call(monke
     uid_list[99] = uid_list[150] = uid_list[151] = 55  # no set
     for scan_up_to in (10**6, 0):
         monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
-        assert policy._first_copy(named, [99, 150], 151, uid_list, 0.5, {}) == 99
+        assert policy._first_copy(named, [99, 150], 151, uid_list, 0.5) == 99

@@ -138,6 +138,7 @@ class DocumentWriter:
         self._buffer.append(doc)
         self._chars += len(doc.text)
         self.count += 1
+        # (the characters only bound this buffer of long articles; the writer cuts the row groups)
         if len(self._buffer) == self._batch or self._chars >= BATCH_WEIGHT:
             self._flush()
 

@@ -14,8 +14,14 @@ compiled again by the first run.
 
 from __future__ import annotations
 
-KERNELS = ("minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
-           "intersections", "containment_queries")
+
+
+def kernel_names() -> list[str]:
+    """The compiled kernels: the public functions of `compiled.py` (imports numba)."""
+    from . import compiled
+
+    return [name for name, value in vars(compiled).items()
+            if not name.startswith("_") and hasattr(value, "signatures")]
 
 
 def warmup() -> dict[str, int]:
@@ -25,7 +31,7 @@ def warmup() -> dict[str, int]:
 
     if not load_match_kernels():
         raise RuntimeError("numba is not available (not installed, or DEDUPE_NO_NUMBA=1): nothing to compile")
-    counts = {name: len(getattr(compiled, name).signatures) for name in KERNELS}
+    counts = {name: len(getattr(compiled, name).signatures) for name in kernel_names()}
     missing = [name for name, n in counts.items() if n == 0]
     if missing:
         raise RuntimeError(f"warm-up did not reach the kernels {', '.join(missing)}")
@@ -44,7 +50,7 @@ def cache_stats() -> dict[str, tuple[int, int]]:
     from . import compiled
 
     out = {}
-    for name in KERNELS:
+    for name in kernel_names():
         stats = getattr(compiled, name).stats
         out[name] = (sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     return out

@@ -53,11 +53,11 @@ from dedupe.kernels import compiled, warmup
 from dedupe.config import Config
 from dedupe.kernels import LOAD
 assert LOAD()
-before = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
+before = {name: len(getattr(compiled, name).signatures) for name in warmup.kernel_names()}
 from tests.conftest import synthetic_articles
 corpus = synthetic_articles(pathlib.Path(TMP) / "in", articles=1100, seed=3)
 dedupe.run(corpus, pathlib.Path(TMP) / "out", Config(workers=1))  # every stage large enough to run compiled
-after = {name: len(getattr(compiled, name).signatures) for name in warmup.KERNELS}
+after = {name: len(getattr(compiled, name).signatures) for name in warmup.kernel_names()}
 print(json.dumps([before, after]))
 """
 
