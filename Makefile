@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 # An editable install of a flat layout makes setuptools print a notice about same-named folders
 # in the working directory (its lenient editable finder, which is what we want: new modules are
 # seen without reinstalling, and flows/ stays out of site-packages); the install filters it.
-$(STAMP): pyproject.toml
+# The install also compiles the kernels ahead of time (setup.py; skipped, with a notice, where
+# there is no C compiler).
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test]"
@@ -24,4 +26,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache parquet/*.parquet parquet/report.* parquet/.current parquet/.versions parquet/.lock parquet/.staging-*
+	rm -rf $(VENV) .prefect .pytest_cache build dedupe/kernels/_aot.*.so parquet/*.parquet parquet/report.* parquet/.current parquet/.versions parquet/.lock parquet/.staging-*

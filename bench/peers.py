@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a user sees, side by side in one run: `dedupe run` against the paragraph-dedup script a
 user writes over datasketch or over rensa (Rust MinHash + LSH), on a 60k-paragraph news corpus,
-warm and with an empty numba cache, and on the five sample articles.
+warm and with an empty numba cache, and on the five sample articles; and the same run on numba's
+JIT kernels (what an install without a C compiler gets).
 
     .venv/bin/python bench/peers.py                      # 60k paragraphs, 3 rounds (about 4 min)
     .venv/bin/python bench/peers.py --rounds 5 --naive-rounds 2
@@ -18,6 +19,12 @@ the CPU its stages keep busy and the process tree's peak memory:
     dedupe warm  `dedupe run --engine local`, numba's cache filled by an untimed first run
     dedupe cold  the same with an empty NUMBA_CACHE_DIR (a fresh container, CI job or work pool)
     sample       `dedupe run --engine local` on `raw/` (5 articles), warm and cold
+    jit warm     `dedupe run` with DEDUPE_KERNELS=jit: numba's JIT kernels even when the install
+    jit cold     compiled them ahead of time (`dedupe/kernels/aot.py`); warm and with an empty cache
+
+The dedupe rows use whatever kernels the install has: compiled ahead of time when it had a C
+compiler (then "cold" needs no numba cache at all), else numba's JIT (the same as the jit rows);
+the JSON records which (`kernels`).
 
 The corpus is the throughput corpus (`corpus.py`, seed 3), built from the shared corpora. For
 the dedupe runs it also reports each stage's wall time (from the run's own log; medians of the
@@ -65,6 +72,15 @@ def rensa_python(log=print) -> Path | None:
         log(f"  rensa unavailable, its runs are skipped: {(made.stderr or made.stdout).strip()[-300:]}")
         return None
     return python
+
+
+def kernels_in_use() -> str:
+    """Which kernels the project's install gives a run (`dedupe.kernels.aot.status`)."""
+    probe = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-c",
+                            "from dedupe.kernels import aot; print(aot.status()[1])"],
+                           capture_output=True, text=True)
+    why = probe.stdout.strip() or probe.stderr.strip()[-200:]
+    return why if why.startswith("compiled ahead of time") else f"numba's JIT (ahead of time: {why})"
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, sampled: bool = False) -> dict:
@@ -143,11 +159,13 @@ def one_round(kinds: list[str], corpus: Path, rensa: Path | None, work: Path, sa
             cmd = dedupe_cmd(source, work / f"out-{kind.replace(' ', '-')}")
             if kind.endswith("cold"):
                 env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-cold-", dir=work)
+            if kind.startswith("jit"):
+                env["DEDUPE_KERNELS"] = "jit"
         run = timed(cmd, env, sampled)
         if run["exit"] != 0:
             tail = " | ".join(line for _, line in run["lines"][-5:])
             raise SystemExit(f"{kind} failed (exit {run['exit']}): {tail}")
-        run["stages"] = stages_of(run) if kind.startswith(("dedupe", "sample")) else []
+        run["stages"] = stages_of(run) if kind.startswith(("dedupe", "sample", "jit")) else []
         if result_file.exists():
             run["result"] = __import__("json").loads(result_file.read_text())
         log(f"  {kind:12s} {run['seconds']:6.2f} s  peak {run['peak_mb']:5.0f} MB"
@@ -205,7 +223,7 @@ def tables(summary: dict, paragraphs: int) -> str:
         rows.append([kind, str(e["runs"]), f"{e['median']:.2f}", f"{e['min']:.2f}–{e['max']:.2f}", x, fmt(e["peak_mb"])])
     out = [f"{paragraphs:,} paragraphs (sample: the 5 articles of raw/); seconds from process start to exit",
            "", markdown_table(["run", "runs", "median s", "range s", "x naive", "peak MB"], rows)]
-    for kind in ("dedupe warm", "dedupe cold"):
+    for kind in ("dedupe warm", "dedupe cold", "jit warm"):
         stages = summary.get(kind, {}).get("stages")
         if stages:
             out += ["", f"Stages of `{kind}`: wall seconds (median of the timed runs); CPU seconds of the process "
@@ -224,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-rounds", type=int, default=1, help="rounds that include the naive script (about 40 s each)")
     ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     ap.add_argument("--json", type=Path, default=OUT / "peers.json")
+    ap.add_argument("--no-jit", action="store_true", help="leave out the runs on numba's JIT kernels")
     args = ap.parse_args(argv)
     try:
         corpus = build_corpus(args.corpora, args.paragraphs, args.seed)
@@ -236,9 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         print("warming numba's cache (untimed) ...")
         timed(dedupe_cmd(corpus / "jsonl", work / "warmup"), {"NUMBA_CACHE_DIR": str(WARM_CACHE)})
+        timed(dedupe_cmd(corpus / "jsonl", work / "warmup"), {"NUMBA_CACHE_DIR": str(WARM_CACHE), "DEDUPE_KERNELS": "jit"})
         for i in range(args.rounds):
             kinds = (["naive"] if i < args.naive_rounds else []) + (["rensa"] if rensa else []) + \
-                ["dedupe warm", "dedupe cold", "sample warm", "sample cold"]
+                ["dedupe warm", "dedupe cold", "sample warm", "sample cold"] + \
+                ([] if args.no_jit else ["jit warm", "jit cold"])
             print(f"round {i + 1} of {args.rounds}")
             rounds.append(one_round(kinds, corpus, rensa, work))
         print("sampled run")
@@ -246,10 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(rounds, sampled)
     verdict = checks(summary)
     text = tables(summary, args.paragraphs)
-    print("\n" + text + "\n")
+    print(f"\nkernels: {kernels_in_use()}\n\n" + text + "\n")
     for name, ok in verdict.items():
         print(f"{'n/a ' if ok is None else 'met ' if ok else 'NOT '} {name}")
-    write_json(args.json, {"machine": machine_info(), "library": library_fingerprint(), "paragraphs": args.paragraphs,
+    write_json(args.json, {"machine": machine_info(), "library": library_fingerprint(), "kernels": kernels_in_use(),
+                           "paragraphs": args.paragraphs,
                            "seed": args.seed, "rensa": RENSA if rensa else None, "summary": summary,
                            "checks": verdict})
     args.json.with_suffix(".md").write_text(text + "\n", encoding="utf-8")

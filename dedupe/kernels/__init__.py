@@ -2,12 +2,15 @@
 
 The numpy code paths are the reference; each kernel in `compiled.py` computes the same values
 bit for bit (tests compare them), fused into one pass, so which path a call takes changes its
-speed only. A call runs compiled when it is large (`use_compiled`) or the kernels are loaded
-already. numba itself is imported only when a call first needs it: a run on a handful of files
-never loads the compiler.
+speed only. The kernels come compiled ahead of time when the package was installed with a C
+compiler (`aot.py`): then every call runs compiled and numba is never imported. Otherwise numba
+compiles them at run time, and it is imported only when a call first needs it: a call runs
+compiled when it is large (`use_compiled`) or the kernels are loaded already, so a run on a
+handful of files never loads the compiler.
 
-Set DEDUPE_NO_NUMBA=1 to run everything on the numpy paths. `warmup.py` (`dedupe warmup`)
-compiles every kernel into numba's cache ahead of the first run.
+DEDUPE_KERNELS chooses: `auto` (the default: ahead of time when current, else numba's JIT),
+`jit` (numba's JIT even when the ahead-of-time module is there) or `numpy` (no compiled code;
+DEDUPE_NO_NUMBA=1 is the same). `warmup.py` (`dedupe warmup`) makes a fresh environment ready.
 """
 
 from __future__ import annotations
@@ -31,11 +34,40 @@ from the cache) would cost more than numpy's per-call overhead saves."""
 _LOADED = __name__ + ".compiled"  # in sys.modules once a kernel was called (or preloaded)
 
 
+CHOICES = ("auto", "jit", "numpy")
+
+
+def choice() -> str:
+    """The kernels asked for: DEDUPE_KERNELS (`auto`, `jit`, `numpy`), `numpy` when
+    DEDUPE_NO_NUMBA=1. Raises ConfigError for another value."""
+    if os.environ.get("DEDUPE_NO_NUMBA") == "1":
+        return "numpy"
+    value = os.environ.get("DEDUPE_KERNELS", "auto").strip().lower() or "auto"
+    if value not in CHOICES:
+        from ..config import ConfigError
+
+        raise ConfigError(f"DEDUPE_KERNELS={value!r}: expected one of {', '.join(CHOICES)}")
+    return value
+
+
+@lru_cache(maxsize=1)
+def ahead_of_time():
+    """The kernels compiled ahead of time (`aot.py`), when chosen (`auto`) and current; else None."""
+    if choice() != "auto":
+        return None
+    from . import aot
+
+    return aot.load()
+
+
 @lru_cache(maxsize=1)
 def available() -> bool:
-    """numba is installed and not disabled by DEDUPE_NO_NUMBA=1."""
-    if os.environ.get("DEDUPE_NO_NUMBA") == "1":
+    """Compiled kernels are in use: ahead of time, or numba is installed (and neither is
+    turned off by DEDUPE_KERNELS=numpy or DEDUPE_NO_NUMBA=1)."""
+    if choice() == "numpy":
         return False
+    if ahead_of_time() is not None:
+        return True
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -49,7 +81,10 @@ _thread = threading.local()  # `forced`: set while this thread loads kernels (`_
 def use_compiled(work: int) -> bool:
     """Whether a call of about `work` inner-loop steps runs compiled: from MIN_WORK on, or at
     any size once this process has the kernels (a pool worker forked ready, or a process that
-    ran a large call); either path gives the same values."""
+    ran a large call), and always with the kernels compiled ahead of time; either path gives
+    the same values."""
+    if ahead_of_time() is not None:
+        return True
     return (work >= MIN_WORK or getattr(_thread, "forced", False) or _LOADED in sys.modules) and available()
 
 
@@ -82,6 +117,8 @@ def load_prepare_kernels() -> bool:
     the workers are ready sooner."""
     if not available():
         return False
+    if ahead_of_time() is not None:
+        return True  # nothing to load
     from ..config import Config
     from ..corpus.prepare import prepare_batch
 
@@ -154,6 +191,8 @@ def load_match_kernels() -> bool:
     False when numba is not in use."""
     if not available():
         return False
+    if ahead_of_time() is not None:
+        return True
     with _forced():
         for load in _MATCH_ORDER:
             load()
@@ -163,13 +202,13 @@ def load_match_kernels() -> bool:
 _loader: threading.Thread | None = None
 
 
-def load_in_background() -> threading.Thread:
+def load_in_background() -> threading.Thread | None:
     """`load_match_kernels` in a daemon thread, once per process: a process that waits for its
     workers meanwhile (the prepare pass) then starts matching with numba started and them
     loaded (numba's import and start-up alone take 0.6 s; with an empty cache, compiling them
-    about 1 s)."""
+    about 1 s). Nothing (None) with the kernels compiled ahead of time."""
     global _loader
-    if _loader is None:
+    if _loader is None and ahead_of_time() is None:
         _loader = threading.Thread(target=_load_quietly, name="dedupe-kernels", daemon=True)
         _loader.start()
     return _loader
@@ -193,6 +232,10 @@ def own_process() -> None:
 
 
 def _compiled():
+    """The kernels: compiled ahead of time when in use, else `compiled.py` through numba's JIT."""
+    ready = ahead_of_time()
+    if ready is not None:
+        return ready
     if _own_process and "numba.np.arraymath" not in sys.modules:
         _import_numba_arraymath_without_scipy()
     from . import compiled

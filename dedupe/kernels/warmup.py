@@ -1,18 +1,29 @@
-"""`dedupe warmup`: compile every kernel once, into numba's cache, before the first real run.
+"""`dedupe warmup`: make this environment's kernels ready before the first real run.
 
-A fresh environment (a container, a CI job, a process work pool on a new machine) otherwise
-compiles the kernels during its first large run: 2-3 s of CPU. Numba caches compiled code
-next to `compiled.py` (`dedupe/kernels/__pycache__`), or in `$NUMBA_CACHE_DIR` when that is set
-(also where numba goes when the package folder is not writable). Run this once where that cache
-persists: in the image after installing, or on a worker's volume.
+The install compiles the kernels ahead of time when it can (`aot.py`); then there is nothing to
+do. When that module is missing or not current (installed without a C compiler, kernel sources
+edited since, moved to another CPU), warm-up builds it into the package folder if it can write
+there, and otherwise compiles every kernel into numba's cache, so that no run compiles.
 
-The kernels are loaded as the main process of a run loads them ahead (`kernels.load_match_kernels`):
-each is called through the function a run calls, so it is compiled for exactly the argument types
-a run passes it (a test checks that a run then compiles nothing); a type seen only here would be
-compiled again by the first run.
+A fresh environment (a container, a CI job, a process work pool on a new machine) whose kernels
+come from numba otherwise compiles them during its first large run: 2-3 s of CPU. Numba caches
+compiled code next to `compiled.py` (`dedupe/kernels/__pycache__`), or in `$NUMBA_CACHE_DIR`
+when that is set (also where numba goes when the package folder is not writable). Run this once
+where that cache persists: in the image after installing, or on a worker's volume.
+
+The JIT kernels are loaded as the main process of a run loads them ahead
+(`kernels.load_match_kernels`): each is called through the function a run calls, so it is
+compiled for exactly the argument types a run passes it (a test checks that a run then compiles
+nothing); a type seen only here would be compiled again by the first run.
 """
 
 from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from .signatures import SIGNATURES
 
 
 
@@ -24,13 +35,35 @@ def kernel_names() -> list[str]:
             if not name.startswith("_") and hasattr(value, "signatures")]
 
 
-def warmup() -> dict[str, int]:
-    """Compile (or load from numba's cache) every kernel in this process; returns, per kernel,
-    how many type signatures numba now holds. Raises RuntimeError if a kernel was not reached."""
+def warmup() -> tuple[int, str]:
+    """Make the kernels ready (see the module docstring); returns (how many, where they are:
+    the ahead-of-time module, or numba's cache folder). Raises RuntimeError when no compiled
+    kernels are in use (DEDUPE_KERNELS=numpy, or numba missing) or a kernel was not reached."""
+    from . import aot, available, choice
+
+    if choice() == "auto":
+        ready, _ = aot.status()
+        if ready is not None:
+            return len(SIGNATURES), ready.__file__
+        try:
+            return len(SIGNATURES), str(aot.build())
+        except Exception:  # noqa: BLE001  (no compiler, or a read-only package folder: numba's JIT instead)
+            pass
+    if not available():
+        raise RuntimeError("numba is not available (not installed, or DEDUPE_KERNELS=numpy / DEDUPE_NO_NUMBA=1): "
+                           "nothing to compile")
+    return len(jit_warmup()), cache_folder()
+
+
+def jit_warmup() -> dict[str, int]:
+    """Compile (or load from numba's cache) every kernel through numba's JIT in this process;
+    returns, per kernel, how many type signatures numba now holds. Raises RuntimeError if a
+    kernel was not reached."""
     from . import compiled, load_match_kernels
 
-    if not load_match_kernels():
-        raise RuntimeError("numba is not available (not installed, or DEDUPE_NO_NUMBA=1): nothing to compile")
+    with jit_only():
+        if not load_match_kernels():
+            raise RuntimeError("numba is not available: nothing to compile")
     counts = {name: len(getattr(compiled, name).signatures) for name in kernel_names()}
     missing = [name for name, n in counts.items() if n == 0]
     if missing:
@@ -54,3 +87,23 @@ def cache_stats() -> dict[str, tuple[int, int]]:
         stats = getattr(compiled, name).stats
         out[name] = (sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     return out
+
+
+@contextmanager
+def jit_only() -> Iterator[None]:
+    """Inside the block this process's kernels are numba's JIT ones (DEDUPE_KERNELS=jit)."""
+    from . import ahead_of_time, available
+
+    saved = os.environ.get("DEDUPE_KERNELS")
+    os.environ["DEDUPE_KERNELS"] = "jit"
+    ahead_of_time.cache_clear()
+    available.cache_clear()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["DEDUPE_KERNELS"]
+        else:
+            os.environ["DEDUPE_KERNELS"] = saved
+        ahead_of_time.cache_clear()
+        available.cache_clear()

@@ -1,4 +1,5 @@
-"""The compiled kernels compute exactly what the numpy reference paths compute."""
+"""The compiled kernels, through numba's JIT and compiled ahead of time, compute exactly what the
+numpy reference paths compute."""
 
 import numpy as np
 import pytest
@@ -14,14 +15,29 @@ from tests.conftest import RAW, SHARED
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 
 
-@pytest.fixture
-def compiled(monkeypatch):
-    """Route every batch, however small, through the kernels (`use` False: numpy)."""
-    available = kernels.available
+def _implementation(name: str):
+    if name == "aot":
+        ready = kernels.ahead_of_time()
+        if ready is None:
+            pytest.skip("the kernels are not compiled ahead of time here")
+        return ready
+    pytest.importorskip("numba")
+    from dedupe.kernels import compiled as jit
+
+    return jit
+
+
+@pytest.fixture(params=["jit", "aot"])
+def compiled(request, monkeypatch):
+    """Route every batch, however small, through the kernels of `request.param` (numba's JIT,
+    or the module compiled ahead of time); `use` False: numpy."""
+    implementation = _implementation(request.param)
 
     def route(use: bool):
         monkeypatch.setattr(kernels, "MIN_WORK", 0)
-        monkeypatch.setattr(kernels, "available", available if use else (lambda: False))
+        monkeypatch.setattr(kernels, "ahead_of_time", lambda: None)
+        monkeypatch.setattr(kernels, "available", (lambda: True) if use else (lambda: False))
+        monkeypatch.setattr(kernels, "_compiled", lambda: implementation)
     return route
 
 

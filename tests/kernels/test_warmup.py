@@ -25,7 +25,7 @@ print(json.dumps(cache_stats()))
 
 @pytest.mark.slow
 def test_after_warmup_a_fresh_process_compiles_nothing(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), DEDUPE_KERNELS="jit")
     warm = subprocess.run([sys.executable, "-m", "dedupe", "warmup"], env=env, capture_output=True, text=True,
                           timeout=600)
     assert warm.returncode == 0, warm.stderr
@@ -42,8 +42,8 @@ def test_warmup_without_numba_is_one_clear_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "dedupe", "warmup"], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2
-    assert run.stderr.strip() == ("dedupe: error: numba is not available (not installed, or DEDUPE_NO_NUMBA=1): "
-                                  "nothing to compile")
+    assert run.stderr.strip() == ("dedupe: error: numba is not available (not installed, or DEDUPE_KERNELS=numpy "
+                                  "/ DEDUPE_NO_NUMBA=1): nothing to compile")
 
 
 PRELOADED = """
@@ -73,7 +73,8 @@ def test_preloaded_kernels_are_the_ones_a_run_calls(tmp_path, load, kernels):
     (`load_match_kernels`) load ahead is each kernel with the argument types a run passes: the
     run adds no signature to them (nothing is compiled twice)."""
     code = PRELOADED.replace("TMP", repr(str(tmp_path))).replace("LOAD", load)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, DEDUPE_KERNELS="jit"))
     assert out.returncode == 0, out.stderr
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
     assert {name for name, n in before.items() if n} == kernels
