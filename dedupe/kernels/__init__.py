@@ -291,12 +291,21 @@ def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
 
 def containment_queries(row_offsets, *args, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(q, x, shared) of every text q's query, in query order (see `compiled.containment_queries`).
-    With `threads` > 1 the queries are cut into that many runs of about equal entries, run side
-    by side (the kernel releases the GIL), and joined in order: the same arrays."""
+    With `threads` > 1 the queries are cut into that many runs of about equal work (postings
+    walked), run side by side (the kernel releases the GIL), and joined in order: the same
+    arrays."""
     n = len(row_offsets) - 1
     if threads < 2 or row_offsets[-1] < MIN_WORK:
         return _queries(row_offsets, args, 0, n)
-    cuts = np.searchsorted(row_offsets, np.arange(1, threads) * (row_offsets[-1] / threads))
+    sorted_pos, group_of, group_start, group_size, _, _, _, max_df = args[:8]
+    group = group_of[sorted_pos]  # each entry walks the postings after its own
+    size = group_size[group]
+    walked = np.where(size <= max_df, group_start[group] + size - sorted_pos - 1, 0)
+    done = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(walked, out=walked)
+    done[1:] = walked[row_offsets[1:] - 1] if len(walked) else 0
+    done[1:][row_offsets[1:] == 0] = 0
+    cuts = np.searchsorted(done, np.arange(1, threads) * (done[-1] / threads))
     bounds = np.unique(np.r_[0, np.clip(cuts, 0, n), n]).tolist()
     with ThreadPoolExecutor(threads, thread_name_prefix="dedupe-containment") as pool:
         parts = list(pool.map(lambda lo, hi: _queries(row_offsets[:hi + 1], args, lo, n), bounds[:-1], bounds[1:]))

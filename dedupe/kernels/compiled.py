@@ -217,40 +217,49 @@ def hash_words(buf, counts, out):
 def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size, owner_sorted,
                         query_size, cut, max_df, first, counter, touched, out_q, out_x, out_c):
     """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q from
-    `first` on, count the shingles it shares with every other text x through the postings of
-    its shingles that occur in 2..max_df texts, and keep (q, x) when the count reaches
-    cut * query_size[q], as (out_q, out_x, out_c) = (q, x, shared count). Stops before a query
-    whose pairs might not fit in the outputs; returns (next query, pairs written). `counter`
-    (zeros) and `touched` hold one value per text. (Outputs are the caller's: allocating and
-    returning arrays here triples the compile time.)"""
+    `first` on, count the shingles it shares with every later text x (x > q) through the
+    postings of its shingles that occur in 2..max_df texts, and keep each direction whose count
+    reaches the share of its own text: (q, x) when count >= cut * query_size[q], (x, q) when
+    count >= cut * query_size[x], as (out_q, out_x, out_c) = (text, other, shared count). A
+    shingle's postings list its texts in ascending order, each once, so the later texts are
+    those after q's own posting: each pair is counted once, not from both ends. Stops before a
+    query whose pairs might not fit in the outputs; returns (next query, pairs written).
+    `counter` (zeros) and `touched` hold one value per text. (Outputs are the caller's:
+    allocating and returning arrays here triples the compile time.)"""
     n = row_offsets.shape[0] - 1
     cap = out_q.shape[0]
     m = 0
     for q in range(first, n):
         t = 0
         for e in range(row_offsets[q], row_offsets[q + 1]):
-            g = group_of[sorted_pos[e]]
+            pos = sorted_pos[e]
+            g = group_of[pos]
             size = group_size[g]
-            if size < 2 or size > max_df:
+            if size > max_df:
                 continue
-            for p in range(group_start[g], group_start[g] + size):
+            for p in range(pos + 1, group_start[g] + size):
                 x = owner_sorted[p]
-                if x != q:
-                    if counter[x] == 0:
-                        touched[t] = x
-                        t += 1
-                    counter[x] += 1
-        if m + t > cap:
+                if counter[x] == 0:
+                    touched[t] = x
+                    t += 1
+                counter[x] += 1
+        if m + 2 * t > cap:
             for i in range(t):
                 counter[touched[i]] = 0
             return q, m
         need = cut * max(query_size[q], 1)
         for i in range(t):
             x = touched[i]
-            if counter[x] >= need:
+            c = counter[x]
+            if c >= need:
                 out_q[m] = q
                 out_x[m] = x
-                out_c[m] = counter[x]
+                out_c[m] = c
+                m += 1
+            if c >= cut * max(query_size[x], 1):
+                out_q[m] = x
+                out_x[m] = q
+                out_c[m] = c
                 m += 1
             counter[x] = 0
     return n, m

@@ -130,7 +130,7 @@ def test_hash_words_numpy_kernel_and_scalar_agree(compiled):
 
 @pytest.mark.parametrize("max_df", [2, 5, 200])
 def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
-    from dedupe.sketch.overlap import flatten, overlap_pairs
+    from dedupe.sketch.overlap import flatten, overlap_counts, overlap_pairs
 
     rng = np.random.default_rng(max_df)
     values, offsets = _random_sets(rng, n_sets=400, max_len=30, vocab=1500)
@@ -139,10 +139,19 @@ def test_containment_queries_match_numpy_inverted_index(compiled, max_df):
     hashes, owner = flatten(sets)
     compiled(False)
     expected = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
+    expected_counts = _rows(overlap_counts(hashes, owner, 0.25, max_df=max_df))
     compiled(True)
     got = overlap_pairs(hashes, owner, 0.25, max_df=max_df)
     assert len(expected) > 0
     assert np.array_equal(got, expected)
+    # each pair counted once, both directions kept by their own share: the same shared counts
+    assert np.array_equal(_rows(overlap_counts(hashes, owner, 0.25, max_df=max_df)), expected_counts)
+
+
+def _rows(found) -> np.ndarray:
+    """(q, x, shared, size) of `Overlaps`, sorted (their order is unspecified)."""
+    rows = np.column_stack([found.pairs, found.shared, found.size])
+    return rows[np.lexsort(rows.T[::-1])]
 
 
 def test_containment_queries_in_threads_give_the_same_arrays(compiled):
