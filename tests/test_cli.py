@@ -137,8 +137,8 @@ def test_an_empty_input_is_one_line_before_prefect_starts(tmp_path):
 
 @pytest.mark.parametrize("numba_loaded", [False, True])
 def test_the_command_exits_with_main_status_and_flushed_output(tmp_path, numba_loaded):
-    """`entry` ends the process at once when numba is loaded (skipping its slow teardown): the
-    status, the printed lines and the exit handlers must be those of a normal exit."""
+    """`entry` ends the process at once (skipping the interpreter's and numba's slow teardown):
+    the status, the printed lines and the exit handlers must be those of a normal exit."""
     marker = tmp_path / "atexit-ran"
     code = ("import atexit, pathlib, sys\n"
             + ("import numba\n" if numba_loaded else "")

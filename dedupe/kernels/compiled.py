@@ -214,6 +214,51 @@ def hash_words(buf, counts, out):
     return w
 
 @_jit
+def inverted_index(hashes, rows, max_df, table, group_hash, group_size, group_start, cursor, sorted_pos,
+                   owner_sorted, group_of, query_size):
+    """The postings of `sketch.overlap._overlap_counts_compiled`, by hashing instead of sorting:
+    entry e (shingle hashes[e] of text rows[e]; rows ascending) gets its shingle's group, groups
+    numbered as first seen; group g's postings are owner_sorted[group_start[g]:][:group_size[g]],
+    its texts in ascending order, each entry at sorted_pos[e] there, and group_of[p] is the
+    group of posting p; query_size[r] counts text r's entries in groups of at most `max_df`
+    texts. `table` (a power of two, all -1) maps hash slots to groups by linear probing;
+    `group_hash` and `cursor` are scratch space of one value per group (at most one per entry).
+    Returns the number of groups."""
+    mask = np.uint64(table.shape[0] - 1)
+    n = hashes.shape[0]
+    groups = 0
+    for e in range(n):
+        h = hashes[e]
+        slot = h & mask
+        g = table[slot]
+        while g >= 0 and group_hash[g] != h:
+            slot = (slot + np.uint64(1)) & mask
+            g = table[slot]
+        if g < 0:
+            g = groups
+            table[slot] = g
+            group_hash[g] = h
+            group_size[g] = 0
+            groups += 1
+        sorted_pos[e] = g  # the group, until the postings are laid out below
+        group_size[g] += 1
+    start = 0
+    for g in range(groups):
+        group_start[g] = start
+        cursor[g] = start
+        start += group_size[g]
+    for e in range(n):
+        g = sorted_pos[e]
+        p = cursor[g]
+        cursor[g] = p + 1
+        sorted_pos[e] = p
+        owner_sorted[p] = rows[e]
+        group_of[p] = g
+        if group_size[g] <= max_df:
+            query_size[rows[e]] += 1
+    return groups
+
+@_jit
 def containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size, owner_sorted,
                         query_size, cut, max_df, first, counter, touched, out_q, out_x, out_c):
     """`sketch.overlap.overlap_pairs` as an inverted-index query per text: for each text q from

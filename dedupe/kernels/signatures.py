@@ -26,8 +26,10 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "unique_rows": ("int64", ("uint64[::1]", "int64[::1]", "uint64[::1]", "int64[::1]", "int64[::1]")),
     "intersections": ("void", ("uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
     "hash_words": ("int64", ("uint8[::1]", "int64[::1]", "uint64[::1]")),
+    "inverted_index": ("int64", ("uint64[::1]", "int32[::1]", "int64", "int32[::1]", "uint64[::1]", "int32[::1]",
+                                 "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int64[::1]")),
     "containment_queries": ("UniTuple(int64, 2)", (
-        "int64[::1]", "int32[::1]", "int32[::1]", "int64[::1]", "int64[::1]", "int32[::1]", "int64[::1]",
+        "int64[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int64[::1]",
         "float64", "int64", "int64", "int64[::1]", "int64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
 }
 

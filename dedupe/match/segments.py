@@ -76,9 +76,13 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
     found = lsh_candidates(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
     involved = distinct(np.concatenate([found.pairs.ravel(), found.buckets.members, corpus.extensions.ravel()]))
     if links_future is not None and corpus.passage_rate == 1:
-        # The LSH candidates' sets while the containment candidates are found; those are
-        # passages, whose exact sets are at hand.
-        sets = segment_sets(corpus, involved, config)
+        # The LSH candidates' sets while the containment candidates are found; the passages
+        # among them, and the containment candidates (all passages), have their exact sets at
+        # hand (the same sets: both are the word shingle sets of the key).
+        held = involved[np.isin(involved, corpus.passages.ids, assume_unique=True)]
+        sets = segment_sets(corpus, np.setdiff1d(involved, held, assume_unique=True), config)
+        if len(held):
+            sets = sets.merge(corpus.passages.take(held, ids=held))
         links = links_future.result()
         more = np.setdiff1d(distinct(links.ravel()), involved, assume_unique=True)
         if len(more):

@@ -13,7 +13,6 @@ import numpy as np
 from .. import kernels
 from .lsh import LSH_MARGIN, pairs_in_groups
 
-FILTER_MAX = 1 << 22  # entries up to which single-text shingles are filtered out first (table: 128 MB at most)
 
 
 def overlap_pairs(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int = 200,
@@ -85,46 +84,22 @@ def _overlaps(q: np.ndarray, x: np.ndarray, shared: np.ndarray, size: np.ndarray
 
 def _overlap_counts_compiled(hashes: np.ndarray, owner: np.ndarray, min_share: float, max_df: int,
                              threads: int = 1) -> Overlaps:
-    """`overlap_counts` by one inverted-index query per text (`kernels.containment_queries`):
-    the same pairs, without materialising every co-occurring pair. `owner` must list each
-    text's entries contiguously, in ascending id order (as `flatten` does)."""
-    # Positions and rows are int32 (fewer than 2**31 entries): at a million paragraphs these
+    """`overlap_counts` by one inverted-index query per text (`kernels.containment_queries`) over
+    postings laid out by hashing (`kernels.inverted_index`): the same pairs, without sorting
+    the entries or materialising every co-occurring pair. `owner` must list each text's
+    entries contiguously, in ascending id order (as `flatten` does)."""
+    # Rows and positions are int32 (fewer than 2**31 entries): at a million paragraphs these
     # arrays are most of the run's peak memory.
     change = np.empty(len(owner), dtype=bool)
     change[0] = True
     np.not_equal(owner[1:], owner[:-1], out=change[1:])  # owners are grouped: no sort needed
-    ids, row = owner[change], np.cumsum(change, dtype=np.int32) - 1
-    # Most shingles occur in one text only and can be no evidence: an entry alone in its bucket
-    # of the low hash bits is such a one, and is left out of the sort and the queries (it still
-    # counts in its text's size). Kept entries stay in order, so everything else is unchanged.
-    # The table has 2-4 buckets of 8 bytes per entry (64 MB at 60k paragraphs), so only up to FILTER_MAX.
-    alone = np.zeros(len(ids), dtype=np.int64)
-    if len(hashes) <= FILTER_MAX:
-        buckets = 1 << (int(len(hashes)).bit_length() + 1)
-        low = (hashes & np.uint64(buckets - 1)).astype(np.intp)
-        shared = np.bincount(low, minlength=buckets)[low] > 1
-        del low
-        alone = np.bincount(row[~shared], minlength=len(ids))
-        hashes, row = hashes[shared], row[shared]
-    row_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row, minlength=len(ids)), out=row_offsets[1:])
-    if len(hashes) == 0:
-        return _overlaps(*(np.empty(0, np.int64),) * 4)
-    order = np.argsort(hashes, kind="stable").astype(np.int32)  # ties stay in ascending owner order
-    sorted_pos = np.empty_like(order)
-    sorted_pos[order] = np.arange(len(order), dtype=np.int32)
-    sorted_hashes = hashes[order]
-    new_group = np.empty(len(order), dtype=bool)
-    new_group[0] = True
-    np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=new_group[1:])
-    del sorted_hashes
-    group_start = np.flatnonzero(new_group)
-    group_size = np.diff(np.r_[group_start, len(order)])
-    group_of = np.cumsum(new_group, dtype=np.int32) - 1
-    del new_group
-    owner_sorted = row[order]
-    del order, row
-    query_size = alone + np.bincount(owner_sorted[np.repeat(group_size <= max_df, group_size)], minlength=len(ids))
+    starts = np.flatnonzero(change)
+    ids, row = owner[starts], np.cumsum(change, dtype=np.int32) - 1
+    del change
+    row_offsets = np.append(starts, len(owner)).astype(np.int64)
+    sorted_pos, group_of, group_start, group_size, owner_sorted, query_size = kernels.inverted_index(
+        hashes, row, len(ids), max_df)
+    del row
     cut = max(0.0, min_share - LSH_MARGIN)
     q, x, shared = kernels.containment_queries(row_offsets, sorted_pos, group_of, group_start, group_size,
                                                owner_sorted, query_size, cut, max_df, threads=threads)
