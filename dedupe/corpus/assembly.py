@@ -58,7 +58,9 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
         first_uid = len(uid_of)
         for i in fresh:
             uid_of[hashes[i]] = len(uid_of)
-        fresh_passages = np.intersect1d(batch.key_passages.ids, np.array(fresh, dtype=np.int64))
+        is_fresh = np.zeros(len(hashes), dtype=bool)
+        is_fresh[fresh] = True
+        fresh_passages = batch.key_passages.ids[is_fresh[batch.key_passages.ids]]  # ids ascending
         passages.add(batch.key_passages.take(
             fresh_passages, ids=first_uid + np.searchsorted(fresh, fresh_passages)))
         keys.append([batch.keys[i] for i in fresh])
