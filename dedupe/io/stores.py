@@ -48,7 +48,7 @@ class RowGroupWriter:
         self._tables: list[pa.Table] = []
         self._count = 0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
-        self._pending: Future | None = None
+        self._pending: list[Future] = []
 
     def add(self, table: pa.Table) -> None:
         self._tables.append(table)
@@ -66,25 +66,31 @@ class RowGroupWriter:
                 return int(heavy[0]) + 1
         return self._rows if self._count >= self._rows else None
 
-    def _flush(self, n: int) -> None:
+    def _flush(self, n: int, wait: bool = True) -> None:
         rows = pa.concat_tables(self._tables)
         head, rest = rows.slice(0, n), rows.slice(n)
         self._tables, self._count = ([rest] if rest.num_rows else []), rest.num_rows
         self._weights = self._weights[n:]
-        self._wait()  # at most one row group in flight: memory stays bounded
+        if wait:
+            self._wait()  # at most one row group in flight: memory stays bounded
+        self._pending.append(self._thread.submit(self._write, head))  # one thread: in order
+
+    def _write(self, rows: pa.Table) -> None:
         # One chunk per column: how the caller's batches were cut must not show in the pages.
-        self._pending = self._thread.submit(self._writer.write_table, head.combine_chunks())
+        # (Joining them copies every text once: here, beside the caller, not in its way.)
+        self._writer.write_table(rows.combine_chunks())
 
     def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # re-raises a failed write here
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()  # re-raises a failed write here
 
     def finish(self) -> None:
         """Hand the last rows to the writer thread without waiting for them (`close` waits):
-        several writers then compress their last row groups at the same time."""
+        several writers then compress their last row groups at the same time. (They are in
+        memory already, so queueing them behind a row group still being written costs none.)"""
         if self._count:
-            self._flush(self._count)
+            self._flush(self._count, wait=False)
 
     def close(self) -> None:
         try:
