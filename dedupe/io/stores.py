@@ -50,11 +50,12 @@ class RowGroupWriter:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
         self._pending: list[Future] = []
 
-    def add(self, table: pa.Table) -> None:
+    def add(self, table: pa.Table, weights: np.ndarray | None = None) -> None:
+        """Append rows; `weights`, when the caller has them, are what `weigh` would give."""
         self._tables.append(table)
         self._count += table.num_rows
         if self._weigh is not None:
-            self._weights = np.concatenate([self._weights, self._weigh(table)])
+            self._weights = np.concatenate([self._weights, self._weigh(table) if weights is None else weights])
         while (n := self._complete()) is not None:
             self._flush(n)
 
@@ -151,7 +152,9 @@ class DocumentWriter:
     def _flush(self) -> None:
         if self._buffer:
             cols = {name: [getattr(d, name) for d in self._buffer] for name in DOCUMENT_SCHEMA.names}
-            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA))
+            # `text_weights` from the strings at hand (Arrow's substring count is 3x slower)
+            weights = np.array([len(t) + LINE_WEIGHT * t.count("\n") for t in cols["text"]], dtype=np.int64)
+            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA), weights)
             self._buffer, self._chars = [], 0
 
     def close(self) -> None:

@@ -48,6 +48,23 @@ def test_heavy_documents_make_smaller_batches(tmp_path, monkeypatch):
     assert pq.read_table(tmp_path / "input.parquet").column("text").to_pylist() == texts
 
 
+def test_the_document_writer_weighs_its_texts_as_text_weights_does(tmp_path, monkeypatch):
+    """The writer weighs the strings it holds (faster than Arrow's count): the same weights,
+    characters not bytes, with non-ASCII text, CRLF and blank lines."""
+    seen = []
+    real_add = RowGroupWriter.add
+    monkeypatch.setattr(RowGroupWriter, "add", lambda self, table, weights=None: (
+        seen.append((weights, stores.text_weights(table))), real_add(self, table, weights))[1])
+    texts = ["", "é\n\nü", "line\r\nline\n", "\n" * 7, "naïve — “quoted” ✓"] + \
+        [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
+    writer = DocumentWriter(tmp_path / "input.parquet", batch_docs=3)
+    for i, text in enumerate(texts):
+        writer.add(Document(f"d{i}", f"d{i}.txt", "", text))
+    writer.close()
+    assert len(seen) == 4
+    assert all(given is not None and given.tolist() == expected.tolist() for given, expected in seen)
+
+
 def test_where_batches_are_cut_does_not_change_the_output(tmp_path, monkeypatch):
     staged = []
     real_store = stores.DocumentStore
