@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .. import kernels
 from .arrays import distinct, ranges
 from .hashing import BAND_MULT
 from .minhash import lean_minhash
@@ -178,8 +179,10 @@ def band_pairs(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: i
 
 def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk: int,
                  pass_bytes: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per band: (`ids` ordered by band value, stably; start and size of each run of equal
-    values), the texts sharing each band value."""
+    """Per band: (`ids` grouped by band value, each group's ids ascending; start and size of
+    each group), the texts sharing each band value. Groups come in order of value (a sort), or
+    of first appearance (a hash table, `kernels.inverted_index`, 3x faster); every caller
+    treats them as a set."""
     # Bands are hashed a few at a time, reading the signature rows once per group of bands:
     # fewer passes over a file-backed matrix, and at most `pass_bytes` of band values at a time.
     per_pass = int(max(1, min(b, pass_bytes // (8 * len(ids)))))
@@ -188,7 +191,13 @@ def _band_groups(signatures: np.ndarray, ids: np.ndarray, b: int, r: int, chunk:
         values = np.empty((len(bands), len(ids)), dtype=np.uint64)
         for lo in range(0, len(ids), chunk):
             values[:, lo: lo + chunk] = band_values(signatures[ids[lo: lo + chunk], first * r: bands[-1] * r + r], r)
+        hashed = kernels.use_compiled(len(ids))
+        rows = np.arange(len(ids), dtype=np.int32) if hashed else None
         for i in range(len(bands)):
+            if hashed:
+                _, _, starts, sizes, owners, _ = kernels.inverted_index(values[i], rows, len(ids), len(ids))
+                yield ids[owners], starts.astype(np.int64), sizes.astype(np.int64)
+                continue
             order = np.argsort(values[i], kind="stable")
             sorted_values = values[i][order]
             starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])

@@ -61,8 +61,20 @@ def test_precomputed_lsh_params_are_datasketchs_choice():
     assert lsh_params(0.123, 128) == _optimal_param(0.123, 128, 0.5, 0.5)  # not in the table
 
 
+@pytest.fixture(params=["hashed", "sorted"])
+def grouping(request, monkeypatch):
+    """Band values grouped by the compiled hash table (when kernels are in use) or by a sort."""
+    from dedupe import kernels
+
+    if request.param == "sorted":
+        monkeypatch.setattr(kernels, "use_compiled", lambda work: False)
+    elif not kernels.available():
+        pytest.skip("compiled kernels turned off")
+    return request.param
+
+
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.9])
-def test_band_pairs_equal_minhashlsh_pairs(signatures, threshold):
+def test_band_pairs_equal_minhashlsh_pairs(signatures, threshold, grouping):
     ids = np.arange(len(signatures), dtype=np.int64)
     b, r = lsh_params(threshold, 128)
     expected = datasketch_pairs(signatures, ids, b, r, seed=1)
@@ -179,3 +191,28 @@ def test_overlap_pairs_stay_linear_in_the_number_of_texts(texts):
     owner = np.repeat(np.arange(texts, dtype=np.int64), 20)
     pairs = overlap_pairs(hashes, owner, 0.5, max_df=50)
     assert len(pairs) == texts * 49 and np.all(pairs[:, 0] // 50 == pairs[:, 1] // 50)
+
+
+def test_hashed_and_sorted_band_groups_give_the_same_pairs_and_buckets(signatures, monkeypatch):
+    """The hash table lists groups in order of first appearance, the sort in order of value:
+    the same pairs, and the same large buckets as sets (each bucket's ids ascending)."""
+    from dedupe import kernels
+
+    if not kernels.available():
+        pytest.skip("compiled kernels turned off")
+    ids = np.arange(0, 2 * len(signatures), 2, dtype=np.int64)  # ids need not be positions
+    sigs = np.repeat(signatures, 2, axis=0)
+    b, r = lsh_params(0.5, 128)
+
+    def found():
+        got = band_pairs(sigs, ids, b, r, max_bucket=2)
+        buckets = {tuple(got.buckets.members[lo:hi].tolist())
+                   for lo, hi in zip(got.buckets.offsets[:-1], got.buckets.offsets[1:])}
+        return got.pairs, buckets
+
+    hashed_pairs, hashed_buckets = found()
+    monkeypatch.setattr(kernels, "use_compiled", lambda work: False)
+    sorted_pairs, sorted_buckets = found()
+    assert len(sorted_pairs) > 0 and len(sorted_buckets) > 0
+    assert np.array_equal(hashed_pairs, sorted_pairs)
+    assert hashed_buckets == sorted_buckets and all(list(k) == sorted(k) for k in hashed_buckets)
