@@ -123,9 +123,11 @@ def entry() -> None:
 
     A normal interpreter exit frees every object one by one: 0.05-0.1 s after a 60k-paragraph
     run, and with numba loaded 0.15-0.2 s more tearing down its compiler, all memory the
-    system reclaims anyway. So the process ends right after the exit handlers (Prefect's,
-    multiprocessing's, logging's) have run and the standard streams are flushed, unless a
-    non-daemon thread is still working, which a normal exit would wait for."""
+    system reclaims anyway. So a local run ends right after the exit handlers (multiprocessing's,
+    logging's) have run and the standard streams are flushed, unless a non-daemon thread is
+    still working, which a normal exit would wait for. A run through Prefect exits normally:
+    its log worker must drain into the API before the exit handlers stop its temporary server
+    (the interpreter's own order), and its 15 s of start-up dwarf the teardown."""
     from . import kernels
 
     kernels.own_process()  # nothing but the command runs here
@@ -134,7 +136,7 @@ def entry() -> None:
     gc.set_threshold(20_000, 50, 100)
     code = main()
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if not others:
+    if not others and "prefect" not in sys.modules:
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             try:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import RAW, ROOT
 
 SETTINGS = ROOT / "flows" / "settings.py"
 
@@ -94,3 +94,19 @@ def test_a_read_only_working_directory_does_not_matter(tmp_path):
         assert (tmp_path / "out" / "documents.parquet").exists() and list(cwd.iterdir()) == []
     finally:
         subprocess.run(["chattr", "-i", str(cwd)])
+
+
+@pytest.mark.slow
+def test_the_readme_run_command_runs_the_flow_and_exits_in_order(tmp_path):
+    """`dedupe run` as `make run` calls it: the flow on its temporary API server, and an exit in
+    the interpreter's order (the command skips it only for local runs): the run's last logs
+    drain into the API before the exit handlers stop the server, with no 'Error logging to
+    API' after it."""
+    done = subprocess.run([sys.executable, "-m", "dedupe", "run", "--input", str(RAW), "--output",
+                           str(tmp_path / "out")], env=_prefect_env(tmp_path / "home"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("dedupe: wrote ") and (tmp_path / "out" / "documents.parquet").exists()
+    log = done.stdout + done.stderr
+    assert "Stopping temporary server" in log
+    assert "Error logging to API" not in log and "Traceback" not in log, log[-3000:]
