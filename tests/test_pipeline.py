@@ -28,9 +28,13 @@ ALL_FILES = OUTPUT_FILES + ("report.json", "report.md")
 # A run that stops before publishing, once its staging directory holds every output file, and
 # waits for its standard input to close.
 BLOCKED_RUN = """
-import sys
+import signal, sys
 import dedupe
 from dedupe import pipeline
+
+# Ctrl-C raises KeyboardInterrupt, as in an interactive process, even when the test runner was
+# started in the background of a non-interactive shell (which passes SIGINT on ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 publish_outputs = pipeline.publish_outputs
 

@@ -147,13 +147,19 @@ def test_a_lock_and_staging_left_by_a_dead_run_are_recovered_with_warnings(tmp_p
 @pytest.mark.parametrize("signum, raised", [(signal.SIGTERM, SystemExit), (signal.SIGINT, KeyboardInterrupt)])
 def test_a_signal_unwinds_the_run_removes_its_staging_and_restores_the_handler(tmp_path, signum, raised):
     out = tmp_path / "out"
-    handler = signal.getsignal(signum)
-    with pytest.raises(raised):
-        with staged(out) as stage:
-            os.kill(os.getpid(), signum)
-            time.sleep(60)  # not reached: the handler raises first
-    assert not stage.exists() and (out / ".lock").read_text() == ""
-    assert signal.getsignal(signum) is handler
+    # Python's own Ctrl-C handler, as an interactive process has it: a test runner started in
+    # the background of a non-interactive shell inherits SIGINT ignored (left alone by design).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        handler = signal.getsignal(signum)
+        with pytest.raises(raised):
+            with staged(out) as stage:
+                os.kill(os.getpid(), signum)
+                time.sleep(60)  # not reached: the handler raises first
+        assert not stage.exists() and (out / ".lock").read_text() == ""
+        assert signal.getsignal(signum) is handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_handlers_are_left_alone_outside_the_main_thread_and_when_ignored(tmp_path):
