@@ -143,7 +143,11 @@ def status(path: Path | None = None) -> tuple[SimpleNamespace | None, str]:
         built_from, built_on = module.build_info()
     except Exception:  # noqa: BLE001  (not a module this build made)
         return None, f"not a kernels module: {module.__file__}"
-    if built_from != source_digest():
+    try:
+        digest = source_digest()
+    except OSError as err:  # an install without its .py sources: nothing to check against
+        return None, f"kernel sources not readable ({err.strerror}): {module.__file__} not checked, not used"
+    if built_from != digest:
         return None, f"stale: {module.__file__} was built from other kernel sources"
     if built_on != cpu_fingerprint():
         return None, f"built on another CPU: {module.__file__}"

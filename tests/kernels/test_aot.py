@@ -117,13 +117,19 @@ def test_a_build_is_used_only_from_its_own_sources_and_on_its_own_cpu(tmp_path, 
     assert all(np.array_equal(a, b) for a, b in zip(got_sets, expected_sets))
     assert np.array_equal(minhash_batch((values >> np.uint64(32)).astype(np.uint32), offsets, 64, 3), expected_sigs)
 
-    digest = aot.source_digest()
+    real_digest = aot.source_digest
+    digest = real_digest()
     monkeypatch.setattr(aot, "source_digest", lambda: digest ^ 1)  # compiled.py edited since
     assert aot.status(target) == (None, f"stale: {target} was built from other kernel sources")
     monkeypatch.setattr(aot, "source_digest", lambda: digest)
     cpu = aot.cpu_fingerprint()
     monkeypatch.setattr(aot, "cpu_fingerprint", lambda: cpu ^ 1)  # an image moved to another machine
     assert aot.status(target) == (None, f"built on another CPU: {target}")
+    monkeypatch.setattr(aot, "cpu_fingerprint", lambda: cpu)
+    monkeypatch.setattr(aot, "source_digest", real_digest)
+    monkeypatch.setattr(aot, "SOURCES", (tmp_path / "missing.py",))  # installed without .py files
+    ready, why = aot.status(target)
+    assert ready is None and why.startswith("kernel sources not readable")
 
 
 FAILED_BUILD = """
