@@ -17,12 +17,21 @@ $(STAMP): pyproject.toml setup.py
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# Edited kernel sources make the installed ahead-of-time module stale (runs would then use
+# numba's JIT, correct but slower to start): `dedupe warmup` rebuilds it, or else fills numba's
+# cache. Not fatal: a run compiles what it needs itself.
+KERNEL_SOURCES := dedupe/kernels/compiled.py dedupe/kernels/signatures.py dedupe/kernels/aot.py dedupe/sketch/hashing.py
+KERNELS := $(VENV)/.kernels
+$(KERNELS): $(STAMP) $(KERNEL_SOURCES)
+	$(BIN)/dedupe warmup -q || echo "dedupe warmup failed: runs compile the kernels themselves"
+	touch $(KERNELS)
+
 # Prefect state stays in the project (./.prefect) unless PREFECT_HOME is set already.
-run: $(STAMP)
+run: $(KERNELS)
 	PREFECT_HOME="$${PREFECT_HOME:-$(CURDIR)/.prefect}" $(BIN)/dedupe run --input raw --output parquet
 
 # Everything, the slow tests included (plain `pytest` skips them).
-test: $(STAMP)
+test: $(KERNELS)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:
