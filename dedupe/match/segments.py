@@ -75,14 +75,23 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
             return estimated_jaccard(corpus.key_sigs, p) >= config.segment_threshold - LSH_MARGIN
     found = lsh_candidates(corpus.key_sigs, with_words, config.segment_threshold, config.seed, screen=screen)
     involved = distinct(np.concatenate([found.pairs.ravel(), found.buckets.members, corpus.extensions.ravel()]))
+
+    def verify(sets: ShingleSets) -> np.ndarray:
+        """The LSH candidates and bucket links that verify, given (at least) their sets."""
+        def verified(pairs: np.ndarray) -> np.ndarray:
+            return sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold
+
+        return np.concatenate([found.pairs[verified(found.pairs)], leader_links(found.buckets, verified)])
+
     if links_future is not None and corpus.passage_rate == 1:
-        # The LSH candidates' sets while the containment candidates are found; the passages
-        # among them, and the containment candidates (all passages), have their exact sets at
-        # hand (the same sets: both are the word shingle sets of the key).
+        # The LSH candidates' sets, and their verification, while the containment candidates
+        # are found; the passages among them, and the containment candidates (all passages),
+        # have their exact sets at hand (the same sets: both are the word shingle sets of the key).
         held = involved[np.isin(involved, corpus.passages.ids, assume_unique=True)]
         sets = segment_sets(corpus, np.setdiff1d(involved, held, assume_unique=True), config)
         if len(held):
             sets = sets.merge(corpus.passages.take(held, ids=held))
+        verified_links = verify(sets)
         links = links_future.result()
         more = np.setdiff1d(distinct(links.ravel()), involved, assume_unique=True)
         if len(more):
@@ -90,11 +99,7 @@ def match_segments(corpus: Corpus, config: Config, pool: Executor | None = None,
     else:  # the sets of all candidates at once, after the containment temporaries are gone
         links = links_future.result() if links_future is not None else _containment_candidates(corpus, config)
         sets = segment_sets(corpus, distinct(np.concatenate([involved, links.ravel()])), config)
-
-    def verified(pairs: np.ndarray) -> np.ndarray:
-        return sets.jaccard(pairs[:, 0], pairs[:, 1]) >= config.segment_threshold
-
-    verified_links = np.concatenate([found.pairs[verified(found.pairs)], leader_links(found.buckets, verified)])
+        verified_links = verify(sets)
     return _grouped(corpus, config, sets, verified_links, links)
 
 
