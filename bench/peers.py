@@ -4,7 +4,7 @@ user writes over datasketch or over rensa (Rust MinHash + LSH), on a 60k-paragra
 warm and with an empty numba cache, and on the five sample articles; and the same run on numba's
 JIT kernels (what an install without a C compiler gets).
 
-    .venv/bin/python bench/peers.py                      # 60k paragraphs, 3 rounds (about 4 min)
+    .venv/bin/python bench/peers.py                      # 60k paragraphs, 3 rounds (about 5 min)
     .venv/bin/python bench/peers.py --rounds 5 --naive-rounds 2
 
 Every run is one command in a fresh process, timed from start to exit (interpreter start,
