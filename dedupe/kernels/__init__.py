@@ -345,7 +345,9 @@ def unique_rows(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np
     out = np.empty_like(values)
     out_offsets = np.empty_like(offsets)
     stack = np.empty(128, dtype=np.int64)  # quicksort's deferred ranges: 64 levels
-    used = _compiled().unique_rows(values, offsets, out, out_offsets, stack)
+    longest = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
+    counts = np.empty((1 << max(1, longest - 1).bit_length()) + 1, dtype=np.int64)  # a bucket per value, and one
+    used = _compiled().unique_rows(values, offsets, out, out_offsets, stack, counts)
     return out[:used].copy(), out_offsets
 
 

@@ -71,13 +71,13 @@ def test_calls_into_the_module_are_checked_against_the_declared_types():
     calls = []
     fn = checked("unique_rows", lambda *args: calls.append(args) or 7)
     good = (np.zeros(4, np.uint64), np.array([0, 4]), np.empty(4, np.uint64), np.empty(2, np.int64),
-            np.empty(128, np.int64))
+            np.empty(128, np.int64), np.empty(9, np.int64))
     assert fn(*good) == 7 and len(calls) == 1
     bad = [
         ((good[0].astype(np.int64),) + good[1:], "argument 0 must be a C-contiguous 1-d uint64 array, got int64, 1-d"),
         ((np.zeros(8, np.uint64)[::2],) + good[1:], "got uint64, 1-d, not C-contiguous"),
-        (good[:4], "takes 5 arguments, got 4"),
-        (good[:4] + ([0] * 128,), "argument 4 must be a C-contiguous 1-d int64 array, got list"),
+        (good[:5], "takes 6 arguments, got 5"),
+        (good[:4] + ([0] * 128,) + good[5:], "argument 4 must be a C-contiguous 1-d int64 array, got list"),
     ]
     for args, message in bad:
         with pytest.raises(TypeError, match="kernel unique_rows"):
@@ -171,11 +171,12 @@ def test_the_module_releases_the_gil_while_a_kernel_runs():
     values = rng.integers(0, 2 ** 63, 3_000_000).astype(np.uint64)
     offsets = np.array([0, len(values)], dtype=np.int64)
     out, out_offsets, stack = np.empty_like(values), np.empty(2, np.int64), np.empty(128, np.int64)
+    counts = np.empty((1 << 22) + 1, np.int64)
     started, done = threading.Event(), threading.Event()
 
     def sort():
         started.set()
-        AHEAD.unique_rows(values, offsets, out, out_offsets, stack)
+        AHEAD.unique_rows(values, offsets, out, out_offsets, stack, counts)
         done.set()
 
     interval = sys.getswitchinterval()

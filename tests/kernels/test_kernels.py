@@ -101,9 +101,14 @@ def test_unique_rows_and_intersections_match_numpy(compiled):
 
 
 def test_unique_rows_sorts_long_rows_of_any_order(compiled):
-    """The kernel's own quicksort: long rows, presorted, reversed, all equal, few distinct values."""
+    """The kernel's own sorts: hashes spread over the top bits (its bucket sort: duplicated, at
+    the 48-value threshold, just below it) and rows that crowd a bucket (its quicksort: small
+    values, presorted, reversed, all equal, few distinct, one value 70 times among hashes)."""
     rng = np.random.default_rng(5)
-    rows = [rng.integers(0, 2**63, 3000, dtype=np.int64), np.arange(500), np.arange(500)[::-1],
+    spread = rng.integers(0, 2**63, 3000, dtype=np.int64)
+    twice = rng.permutation(np.repeat(rng.integers(0, 2**63, 400, dtype=np.int64), 2))
+    crowded = rng.permutation(np.concatenate([np.full(70, 2**62), rng.integers(0, 2**63, 200, dtype=np.int64)]))
+    rows = [spread, twice, spread[:48], spread[:47], crowded, np.arange(500), np.arange(500)[::-1],
             np.full(300, 7), rng.integers(0, 3, 1000), rng.integers(0, 40, 17), np.arange(16), []]
     values = np.concatenate([np.asarray(r, dtype=np.uint64) for r in rows])
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
