@@ -9,7 +9,8 @@ JIT kernels (what an install without a C compiler gets).
 
 Every run is one command in a fresh process, timed from start to exit (interpreter start,
 imports, reading and writing included), in rounds that alternate the contenders, so that a
-slow minute of the machine hits them all. Timed runs are not sampled (sampling /proc costs CPU
+slow minute of the machine hits them all, each round starting one contender later than the one
+before, so that no contender always follows the same one. Timed runs are not sampled (sampling /proc costs CPU
 on a 2-core machine); after the rounds, one more run of each dedupe contender is sampled for
 the CPU its stages keep busy and the process tree's peak memory:
 
@@ -256,10 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         print("warming numba's cache (untimed) ...")
         timed(dedupe_cmd(corpus / "jsonl", work / "warmup"), {"NUMBA_CACHE_DIR": str(WARM_CACHE)})
         timed(dedupe_cmd(corpus / "jsonl", work / "warmup"), {"NUMBA_CACHE_DIR": str(WARM_CACHE), "DEDUPE_KERNELS": "jit"})
+        contenders = (["rensa"] if rensa else []) + ["dedupe warm", "dedupe cold", "sample warm", "sample cold"] + \
+            ([] if args.no_jit else ["jit warm", "jit cold"])
         for i in range(args.rounds):
-            kinds = (["naive"] if i < args.naive_rounds else []) + (["rensa"] if rensa else []) + \
-                ["dedupe warm", "dedupe cold", "sample warm", "sample cold"] + \
-                ([] if args.no_jit else ["jit warm", "jit cold"])
+            # Each round starts one contender later, so that none always runs right after the
+            # same one (the run after rensa was the slower of two identical runs in 3 of 3 benches).
+            shift = i % len(contenders)
+            kinds = (["naive"] if i < args.naive_rounds else []) + contenders[shift:] + contenders[:shift]
             print(f"round {i + 1} of {args.rounds}")
             rounds.append(one_round(kinds, corpus, rensa, work))
         print("sampled run")
