@@ -18,7 +18,6 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
@@ -117,10 +116,14 @@ LINE_WEIGHT = 64
 
 
 def text_weights(table: pa.Table) -> np.ndarray:
-    """The weight of each staged document (`BATCH_WEIGHT`)."""
-    text = table.column("text")
-    return (np.asarray(pc.utf8_length(text), dtype=np.int64)
-            + LINE_WEIGHT * np.asarray(pc.count_substring(text, "\n"), dtype=np.int64))
+    """The weight of each staged document (`BATCH_WEIGHT`) of a table."""
+    return weights_of(table.column("text").to_pylist())
+
+
+def weights_of(texts: Sequence[str]) -> np.ndarray:
+    """The weight of each text: characters, plus LINE_WEIGHT per line break (`str.count` on
+    the strings: Arrow's substring count is 3x slower, even counting the conversion)."""
+    return np.fromiter((len(t) + LINE_WEIGHT * t.count("\n") for t in texts), dtype=np.int64, count=len(texts))
 
 
 def staged_writer(path: Path, batch_docs: int) -> RowGroupWriter:
@@ -152,9 +155,7 @@ class DocumentWriter:
     def _flush(self) -> None:
         if self._buffer:
             cols = {name: [getattr(d, name) for d in self._buffer] for name in DOCUMENT_SCHEMA.names}
-            # `text_weights` from the strings at hand (Arrow's substring count is 3x slower)
-            weights = np.array([len(t) + LINE_WEIGHT * t.count("\n") for t in cols["text"]], dtype=np.int64)
-            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA), weights)
+            self._writer.add(pa.Table.from_pydict(cols, schema=DOCUMENT_SCHEMA), weights_of(cols["text"]))
             self._buffer, self._chars = [], 0
 
     def close(self) -> None:

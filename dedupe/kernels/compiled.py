@@ -105,108 +105,109 @@ def ascii_words(buf, offsets, letter, word, out, counts):
         counts[s] = c
     return o
 
+_inline = nb.njit(inline="always")
+
+
+@_inline
+def _insertion_sort(out, left, right):
+    """Sort out[left..right] (bounds inclusive) in place; linear when nearly sorted."""
+    for i in range(left + 1, right + 1):
+        x = out[i]
+        k = i - 1
+        while k >= left and out[k] > x:
+            out[k + 1] = out[k]
+            k -= 1
+        out[k + 1] = x
+
+
+@_inline
+def _bucket_sort(values, lo, hi, out, o, counts):
+    """values[lo:hi] (n >= 2 hashes) sorted into out[o:o+n] by the 2**ceil(log2 n) buckets of
+    their top bits, then an insertion sort over neighbours. Returns False, writing nothing to
+    `out`, when a bucket holds more than 64 values (the insertion sort would be quadratic)."""
+    n = hi - lo
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    buckets = 1 << bits
+    shift = np.uint64(64 - bits)
+    for b in range(buckets + 1):
+        counts[b] = 0
+    for i in range(lo, hi):
+        counts[(values[i] >> shift) + np.uint64(1)] += 1
+    for b in range(1, buckets + 1):
+        if counts[b] > 64:
+            return False
+    for b in range(buckets):
+        counts[b + 1] += counts[b]
+    for i in range(lo, hi):
+        g = values[i] >> shift  # (not `b`: a uint64 and an int in one name type as float)
+        out[o + counts[g]] = values[i]
+        counts[g] += 1
+    _insertion_sort(out, o, o + n - 1)  # disorder is only inside a bucket
+    return True
+
+
+@_inline
+def _quicksort(out, left, right, stack):
+    """Sort out[left..right] in place: median of three, insertion sort below 16 values, the
+    larger part deferred on `stack` (so it holds at most 2 * 64 bounds)."""
+    top = 0
+    while True:
+        while right - left >= 16:
+            mid = (left + right) >> 1
+            if out[mid] < out[left]:
+                out[mid], out[left] = out[left], out[mid]
+            if out[right] < out[left]:
+                out[right], out[left] = out[left], out[right]
+            if out[right] < out[mid]:
+                out[right], out[mid] = out[mid], out[right]
+            pivot = out[mid]
+            i, j = left - 1, right + 1
+            while True:  # Hoare's partition: left..j <= pivot <= j+1..right, j < right
+                i += 1
+                while out[i] < pivot:
+                    i += 1
+                j -= 1
+                while out[j] > pivot:
+                    j -= 1
+                if i >= j:
+                    break
+                out[i], out[j] = out[j], out[i]
+            if j - left < right - j:
+                stack[top], stack[top + 1] = j + 1, right
+                right = j
+            else:
+                stack[top], stack[top + 1] = left, j
+                left = j + 1
+            top += 2
+        _insertion_sort(out, left, right)
+        if top == 0:
+            return
+        top -= 2
+        left, right = stack[top], stack[top + 1]
+
+
 @_jit
 def unique_rows(values, offsets, out, out_offsets, stack, counts):
     """`sketch.sets.unique_per_set`: each row sorted and deduplicated, rows kept in place.
 
-    The values are hashes, spread evenly over 64 bits, so a row of n >= 48 values is first
-    distributed into the 2**ceil(log2 n) buckets of its top bits (a counting sort, `counts`
-    holding one more than the buckets) and then needs only an insertion sort over neighbours:
-    linear, 3-4x faster than the quicksort. A row whose values crowd one bucket (more than
-    64: many copies of a few values, or crafted input) takes the quicksort instead, which is
-    written out (median of three, insertion sort below 16 values; the larger part deferred on
-    `stack`, so it holds at most 2 * 64 bounds): numba's `np.sort` costs more to compile than
-    this whole module."""
+    The values are hashes, spread evenly over 64 bits, so a row of 48 or more is sorted by the
+    buckets of its top bits (`_bucket_sort`, `counts` holding one more than the buckets):
+    linear, 3-4x faster than the quicksort, which takes shorter rows and rows crowding one
+    bucket (many copies of a few values, or crafted input). Both are written out: numba's
+    `np.sort` costs more to compile than this whole module."""
     o = 0
     for s in range(offsets.shape[0] - 1):
         out_offsets[s] = o
         lo, hi = offsets[s], offsets[s + 1]
         n = hi - lo
-        spread = False
-        buckets = 0
-        shift = np.uint64(0)
-        if n >= 48:
-            bits = 1
-            while (1 << bits) < n:
-                bits += 1
-            buckets = 1 << bits
-            shift = np.uint64(64 - bits)
-            for b in range(buckets + 1):
-                counts[b] = 0
-            for i in range(lo, hi):
-                counts[(values[i] >> shift) + np.uint64(1)] += 1
-            spread = True
-            for b in range(1, buckets + 1):
-                if counts[b] > 64:
-                    spread = False
-                    break
-        if spread:
-            for b in range(buckets):
-                counts[b + 1] += counts[b]
-            for i in range(lo, hi):
-                g = values[i] >> shift  # (not `b`: a uint64 and an int in one name type as float)
-                out[o + counts[g]] = values[i]
-                counts[g] += 1
-            for i in range(o + 1, o + n):  # disorder is only inside a bucket
-                x = out[i]
-                k = i - 1
-                while k >= o and out[k] > x:
-                    out[k + 1] = out[k]
-                    k -= 1
-                out[k + 1] = x
-            w = o
-            for i in range(o, o + n):
-                if i == o or out[i] != out[w - 1]:
-                    out[w] = out[i]
-                    w += 1
-            o = w
-            continue
-        for i in range(hi - lo):
-            out[o + i] = values[lo + i]
-        top = 0
-        left, right = o, o + hi - lo - 1  # bounds inclusive
-        while True:
-            while right - left >= 16:
-                mid = (left + right) >> 1
-                if out[mid] < out[left]:
-                    out[mid], out[left] = out[left], out[mid]
-                if out[right] < out[left]:
-                    out[right], out[left] = out[left], out[right]
-                if out[right] < out[mid]:
-                    out[right], out[mid] = out[mid], out[right]
-                pivot = out[mid]
-                i, j = left - 1, right + 1
-                while True:  # Hoare's partition: left..j <= pivot <= j+1..right, j < right
-                    i += 1
-                    while out[i] < pivot:
-                        i += 1
-                    j -= 1
-                    while out[j] > pivot:
-                        j -= 1
-                    if i >= j:
-                        break
-                    out[i], out[j] = out[j], out[i]
-                if j - left < right - j:
-                    stack[top], stack[top + 1] = j + 1, right
-                    right = j
-                else:
-                    stack[top], stack[top + 1] = left, j
-                    left = j + 1
-                top += 2
-            for i in range(left + 1, right + 1):
-                x = out[i]
-                k = i - 1
-                while k >= left and out[k] > x:
-                    out[k + 1] = out[k]
-                    k -= 1
-                out[k + 1] = x
-            if top == 0:
-                break
-            top -= 2
-            left, right = stack[top], stack[top + 1]
-        end = o + hi - lo
+        if n < 48 or not _bucket_sort(values, lo, hi, out, o, counts):
+            for i in range(n):
+                out[o + i] = values[lo + i]
+            _quicksort(out, o, o + n - 1, stack)
         w = o
-        for i in range(o, end):
+        for i in range(o, o + n):
             if i == o or out[i] != out[w - 1]:
                 out[w] = out[i]
                 w += 1

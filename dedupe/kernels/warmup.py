@@ -19,10 +19,6 @@ nothing); a type seen only here would be compiled again by the first run.
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-from typing import Iterator
-
 from .signatures import SIGNATURES
 
 
@@ -56,14 +52,14 @@ def warmup() -> tuple[int, str]:
 
 
 def jit_warmup() -> dict[str, int]:
-    """Compile (or load from numba's cache) every kernel through numba's JIT in this process;
-    returns, per kernel, how many type signatures numba now holds. Raises RuntimeError if a
-    kernel was not reached."""
+    """Compile (or load from numba's cache) every kernel through numba's JIT in this process
+    (`warmup` comes here only when the ahead-of-time module is not in use); returns, per
+    kernel, how many type signatures numba now holds. Raises RuntimeError if a kernel was not
+    reached."""
     from . import compiled, load_match_kernels
 
-    with jit_only():
-        if not load_match_kernels():
-            raise RuntimeError("numba is not available: nothing to compile")
+    if not load_match_kernels():
+        raise RuntimeError("numba is not available: nothing to compile")
     counts = {name: len(getattr(compiled, name).signatures) for name in kernel_names()}
     missing = [name for name, n in counts.items() if n == 0]
     if missing:
@@ -88,22 +84,3 @@ def cache_stats() -> dict[str, tuple[int, int]]:
         out[name] = (sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     return out
 
-
-@contextmanager
-def jit_only() -> Iterator[None]:
-    """Inside the block this process's kernels are numba's JIT ones (DEDUPE_KERNELS=jit)."""
-    from . import ahead_of_time, available
-
-    saved = os.environ.get("DEDUPE_KERNELS")
-    os.environ["DEDUPE_KERNELS"] = "jit"
-    ahead_of_time.cache_clear()
-    available.cache_clear()
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["DEDUPE_KERNELS"]
-        else:
-            os.environ["DEDUPE_KERNELS"] = saved
-        ahead_of_time.cache_clear()
-        available.cache_clear()

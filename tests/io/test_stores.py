@@ -48,21 +48,22 @@ def test_heavy_documents_make_smaller_batches(tmp_path, monkeypatch):
     assert pq.read_table(tmp_path / "input.parquet").column("text").to_pylist() == texts
 
 
-def test_the_document_writer_weighs_its_texts_as_text_weights_does(tmp_path, monkeypatch):
-    """The writer weighs the strings it holds (faster than Arrow's count): the same weights,
-    characters not bytes, with non-ASCII text, CRLF and blank lines."""
+def test_a_text_weighs_its_characters_and_64_per_line_break(tmp_path, monkeypatch):
+    """Characters, not bytes; CRLF is one break; the writer passes the weights of the strings it
+    holds, and a table is weighed the same way."""
+    texts = ["", "é\n\nü", "line\r\nline\n", "\n" * 7, "naïve “quoted” ✓"]
+    expected = [0, 4 + 2 * 64, 11 + 2 * 64, 7 * 64 + 7, 16]
+    assert stores.weights_of(texts).tolist() == expected
     seen = []
     real_add = RowGroupWriter.add
     monkeypatch.setattr(RowGroupWriter, "add", lambda self, table, weights=None: (
-        seen.append((weights, stores.text_weights(table))), real_add(self, table, weights))[1])
-    texts = ["", "é\n\nü", "line\r\nline\n", "\n" * 7, "naïve — “quoted” ✓"] + \
-        [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
-    writer = DocumentWriter(tmp_path / "input.parquet", batch_docs=3)
+        seen.extend(weights.tolist()), real_add(self, table, weights))[1])
+    writer = DocumentWriter(tmp_path / "input.parquet", batch_docs=2)
     for i, text in enumerate(texts):
         writer.add(Document(f"d{i}", f"d{i}.txt", "", text))
     writer.close()
-    assert len(seen) == 4
-    assert all(given is not None and given.tolist() == expected.tolist() for given, expected in seen)
+    assert seen == expected
+    assert stores.text_weights(pq.read_table(tmp_path / "input.parquet")).tolist() == expected
 
 
 def test_where_batches_are_cut_does_not_change_the_output(tmp_path, monkeypatch):
