@@ -6,13 +6,14 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..config import Config
-from . import in_order
+from . import in_order, transfer
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,7 +43,8 @@ class InlineEngine:
 
 class ProcessEngine:
     """Runs items in `workers` worker processes, at most `window` items in flight (memory stays
-    bounded however long the stream), results in input order.
+    bounded however long the stream), results in input order. Large items and results travel
+    as files (`transfer.py`), not through the pool's pipes.
 
     Workers start with the forkserver method: forking a process that runs threads (Prefect's,
     the pipeline's writer threads) can deadlock the child. They import the library only, never
@@ -54,8 +56,10 @@ class ProcessEngine:
         self.workers = workers
         self.window = window
         self._pool: ProcessPoolExecutor | None = None
+        self._folder: str | None = None  # the parcels' folder
 
     def __enter__(self) -> "ProcessEngine":
+        self._folder = transfer.folder()
         self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
         return self
 
@@ -63,12 +67,17 @@ class ProcessEngine:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self._folder is not None:
+            transfer.remove(self._folder)  # after the workers: none writes a parcel any more
+            self._folder = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        if self._pool is None:
+        if self._pool is None or self._folder is None:
             raise RuntimeError("ProcessEngine.map outside its `with` block")
-        pool = self._pool
-        yield from in_order(lambda item: pool.submit(fn, item), items, self.window)
+        pool, into = self._pool, self._folder
+        task = partial(transfer.call, fn, into)
+        for result in in_order(lambda item: pool.submit(task, transfer.put(item, into)), items, self.window):
+            yield transfer.take(result)
 
 
 class _LibraryProcess(ForkServerProcess):
