@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml setup.py
 
 # Edited kernel sources make the installed ahead-of-time module stale (runs would then use
 # numba's JIT, correct but slower to start): `dedupe warmup` rebuilds it, or else fills numba's
-# cache. Not fatal: a run compiles what it needs itself.
-KERNEL_SOURCES := dedupe/kernels/compiled.py dedupe/kernels/signatures.py dedupe/kernels/aot.py dedupe/sketch/hashing.py
+# cache. It also writes the package's bytecode, which Python does not where
+# PYTHONDONTWRITEBYTECODE is set. Not fatal: a run compiles what it needs itself.
+PACKAGE_SOURCES := $(shell find dedupe -name '*.py')
 KERNELS := $(VENV)/.kernels
-$(KERNELS): $(STAMP) $(KERNEL_SOURCES)
+$(KERNELS): $(STAMP) $(PACKAGE_SOURCES)
 	$(BIN)/dedupe warmup -q || echo "dedupe warmup failed: runs compile the kernels themselves"
 	touch $(KERNELS)
 

@@ -82,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--run", type=int, help="the tables as a completed run left them (its run_number; default the last)")
     ev = sub.add_parser("evaluate", parents=[verbosity], help="score an output against labels (see docs/labels.md)",
                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub.add_parser("warmup", parents=[verbosity], help="make the compiled kernels ready: build them ahead of "
-                   "time, or into numba's cache (a container image or a worker runs it after installing)")
+    sub.add_parser("warmup", parents=[verbosity], help="make the compiled kernels ready (built ahead of "
+                   "time, or into numba's cache) and write the package's bytecode (a container image or a "
+                   "worker runs it after installing)")
     ev.add_argument("--labels", required=True, type=Path, help="labels.jsonl (or its directory)")
     ev.add_argument("--output", required=True, type=Path, help="output directory to score")
     ev.add_argument("--input", type=Path, help="if given, run the pipeline on it first (locally)")
@@ -328,15 +329,19 @@ def _warmup(args: argparse.Namespace) -> int:
     import time
 
     from .config import ConfigError
-    from .kernels.warmup import warmup
+    from .kernels.warmup import compile_bytecode, warmup
 
     start = time.perf_counter()
+    bytecode = compile_bytecode()
     try:
         count, where = warmup()
     except RuntimeError as err:
         raise ConfigError(str(err)) from None
     if not args.quiet:
         print(f"dedupe: {count} kernels ready in {where} ({time.perf_counter() - start:.1f} s)")
+        if not bytecode:
+            print("dedupe: the package's bytecode could not be written (a read-only install): "
+                  "each run compiles the library's modules as it imports them")
     return 0
 
 

@@ -82,3 +82,26 @@ def test_preloaded_kernels_are_the_ones_a_run_calls(tmp_path, load, kernels):
     assert {name for name, n in before.items() if n} == kernels
     assert all(after[name] == before[name] for name in kernels)
     assert all(after.values())  # the run reached every kernel
+
+
+def test_warmup_writes_the_package_bytecode_where_python_would_not(tmp_path):
+    """With PYTHONDONTWRITEBYTECODE set (as in many container images) imports never write
+    bytecode, so every process would compile the library again: warm-up writes it."""
+    import importlib.util
+    from pathlib import Path
+
+    import dedupe
+
+    source = Path(dedupe.__file__).parent / "report.py"
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    cached.unlink(missing_ok=True)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    imported = subprocess.run([sys.executable, "-c", "import dedupe.report"], env=env, capture_output=True,
+                              text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert not cached.exists()  # the import compiled it and kept nothing
+    warm = subprocess.run([sys.executable, "-m", "dedupe", "warmup"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert warm.returncode == 0, warm.stderr
+    assert "bytecode could not be written" not in warm.stdout
+    assert cached.exists() and cached.stat().st_size > 0
