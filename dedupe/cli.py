@@ -129,6 +129,10 @@ def entry() -> None:
     still working, which a normal exit would wait for. A run through Prefect exits normally:
     its log worker must drain into the API before the exit handlers stop its temporary server
     (the interpreter's own order), and its 15 s of start-up dwarf the teardown."""
+    # numpy's OpenBLAS starts a thread per core when it loads, in every process of a run (this
+    # one, the pool's fork server): 0.1-0.15 s of CPU each at start-up, when both cores are busy
+    # importing. Nothing here uses BLAS. A value the user set stays.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from . import kernels
 
     kernels.own_process()  # nothing but the command runs here

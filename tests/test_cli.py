@@ -155,3 +155,23 @@ def test_the_command_exits_with_main_status_and_flushed_output(tmp_path, numba_l
                            "--output", str(tmp_path / "out")], capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("dedupe: wrote ") and marker.exists()
+
+
+PROBE_BLAS = """
+import os, sys
+import dedupe.cli as cli
+cli.main = lambda: print(os.environ.get("OPENBLAS_NUM_THREADS"), "numpy" in sys.modules) or 0
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize("given, seen", [(None, "1"), ("4", "4")])
+def test_the_command_keeps_numpys_blas_to_one_thread_unless_the_user_chose(given, seen):
+    """OpenBLAS starts a thread per core as numpy loads (CPU that start-up cannot spare); the
+    command sets it to one thread before numpy loads, and leaves a user's own setting alone."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", PROBE_BLAS], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [seen, "True"]  # numpy loaded after the setting, by `kernels`
