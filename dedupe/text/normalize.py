@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .ascii import ascii_words_only, spaced
+
 _FOLDS = tuple(
     [(c, "'") for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4"]
     + [(c, '"') for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"]
@@ -109,10 +111,11 @@ def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     """`key_and_words` of many texts at once: (keys, word counts); a key's words are
     key.split(" ") when its count is not 0.
 
-    Texts that are ASCII once their forms are folded (most news text) are tokenised in one
-    compiled pass over the batch (`kernels.ascii_words`, the same words as `words`); the rest
-    are tokenised by `words` from their folded form, and every text by `key_and_words` when the
-    kernels are not in use.
+    Texts that are ASCII once their forms are folded (most news text), or whose other
+    characters only separate words ("£5", "\u00a9 2017": `ascii.ascii_words_only`, read with
+    them as spaces), are tokenised in one compiled pass over the batch (`kernels.ascii_words`,
+    the same words as `words`); the rest are tokenised by `words` from their folded form, and
+    every text by `key_and_words` when the kernels are not in use.
     """
     from .. import kernels
 
@@ -122,17 +125,21 @@ def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     plain = [t if t.isascii() and "&" not in t and "`" not in t else _fold_forms(t) for t in texts]
     keys: list[str] = [""] * len(texts)
     counts = [0] * len(texts)
-    fast = []
+    fast, ascii_texts = [], []
     for i, t in enumerate(plain):
         if t.isascii():
             fast.append(i)
+            ascii_texts.append(t)
+        elif ascii_words_only(t):  # what remains outside ASCII only separates words ("£5")
+            fast.append(i)
+            ascii_texts.append(spaced(t))
         else:  # letters outside ASCII remain: the regex path, from the folded text
             keys[i], tokens = _key_of(_collapse(t))
             counts[i] = len(tokens)
     if fast:
-        joined = "".join([plain[i] for i in fast])
+        joined = "".join(ascii_texts)
         offsets = np.zeros(len(fast) + 1, dtype=np.int64)
-        np.cumsum([len(plain[i]) for i in fast], out=offsets[1:])
+        np.cumsum([len(t) for t in ascii_texts], out=offsets[1:])
         words_of, n_words = kernels.ascii_words(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets)
         for i, key, n in zip(fast, words_of.split("\n"), n_words.tolist()):
             keys[i], counts[i] = (key, n) if n else (_collapse(plain[i]), 0)

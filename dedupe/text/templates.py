@@ -7,13 +7,12 @@ frequency across articles shows.
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 import xxhash
 
-from .ascii import DIGIT, LOWER, UPPER, WORD
+from .ascii import DIGIT, LOWER, UPPER, WORD, ascii_words_only, spaced
 from .normalize import _DOT_LETTER, _DOT_LETTER_ASCII, words
 
 MIN_TEMPLATE_LITERALS = 4  # fewer literal words ("Photo: Getty Images") is not a template
@@ -38,10 +37,6 @@ def template_key(text: str) -> int:
     return xxhash.xxh3_64_intdigest(" ".join(out).encode("utf-8")) or 1
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a letter or digit outside ASCII
-
-
 def template_keys(texts: Sequence[str]) -> list[int]:
     """`template_key` of each text, computed for the whole batch in array operations.
 
@@ -62,11 +57,11 @@ def template_keys(texts: Sequence[str]) -> list[int]:
             else:
                 fast.append(i)
                 plain.append(text)
-        elif _DOT_LETTER.search(text) or _NON_ASCII_WORD.search(text):
+        elif _DOT_LETTER.search(text) or not ascii_words_only(text):
             out[i] = template_key(text)
         else:
             fast.append(i)
-            plain.append(_NON_ASCII.sub(" ", text))
+            plain.append(spaced(text))
     if not fast:
         return out
     buf = np.frombuffer("\n".join(plain).encode("ascii"), dtype=np.uint8)

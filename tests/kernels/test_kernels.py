@@ -182,7 +182,11 @@ def test_containment_queries_in_threads_give_the_same_arrays(compiled):
 TRICKY = ["U.S. House", "a.b.cd", "ab.c.d", "x1.a.b", "e.g.", "e.g.x", "A.B.C", "a.", ".a", "a_b.c_d",
           "J.R.R. Tolkien", "i.e., www.bbc.co.uk", "3.5m", "a.1", "1.a.b", "Z.z.Z9", "___", "|", "***",
           "", "&amp; and &nbsp;", "`quoted`", "it\u2019s U.S.", "caf\u00e9 au lait", "\u00bd cup",
-          "Tab\tand\x1cseparators", "CAPS.LOCK.ON NOW"]
+          "Tab\tand\x1cseparators", "CAPS.LOCK.ON NOW",
+          # outside ASCII only separators (the compiled pass reads them as spaces) or not
+          "\u00a35m for U.S.\u00a3 fans", "\u2022 Item \u2022 U.S.\u2022", "\u00a9 2017 News", "\u00a3", "\u2022\u2022",
+          "emoji \U0001F600 here", "A\u2028B", "\u3000wide\u3000space", "x\u0345y", "\ufb00 and \u00b2",
+          "\u0130stanbul \u00a3", "\u00df strasse \u2022", "e.g.\u00a0this", "Caf\u00e9 \u00a9"]
 
 
 def test_match_keys_in_one_compiled_pass_equal_key_and_words(compiled):

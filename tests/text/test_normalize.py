@@ -141,3 +141,17 @@ def test_ascii_fast_path_gives_the_normalised_key(text):
     norm = normalize(text)
     tokens = words(norm)
     assert key_and_words(text) == ((" ".join(tokens) if tokens else norm), tokens)
+
+
+def test_texts_whose_other_characters_only_separate_words_are_read_as_ascii():
+    from dedupe.text.ascii import ascii_words_only, spaced
+    from dedupe.text.normalize import words
+
+    separated = ["\u00a35m for the team", "\u2022 Item", "\u00a9 2017 News", "\U0001F600 x", "a\u3000b", "plain"]
+    for text in separated:
+        assert ascii_words_only(text)
+        assert spaced(text).isascii() and len(spaced(text)) == len(text)
+        assert words(spaced(text).lower()) == words(text.casefold())
+    # a letter or digit outside ASCII, or a mark that case folding turns into one: not these
+    for text in ["caf\u00e9", "\u00b2", "\u0130stanbul", "x\u0345y", "\u00df"]:
+        assert not ascii_words_only(text), text
