@@ -32,6 +32,7 @@ MIN_WORK = 200_000
 compiled in a process that has not loaded the kernels yet: below it, loading them (about 0.6 s
 from the cache) would cost more than numpy's per-call overhead saves."""
 _LOADED = __name__ + ".compiled"  # in sys.modules once a kernel was called (or preloaded)
+CHAR_SHINGLE_BLOCK = 4096  # positions whose n-gram hashes `char_shingles` sums at a time
 
 
 CHOICES = ("auto", "jit", "numpy")
@@ -272,7 +273,10 @@ def char_shingles(buf: np.ndarray, offsets: np.ndarray, n: int, byte_hashes: np.
                   salt: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(max(len(buf), 1), dtype=np.uint64)  # at most one shingle per byte
     out_offsets = np.empty_like(offsets)
-    used = _compiled().char_shingles(buf, offsets, n, byte_hashes, mult, salt, np.uint64(rate), out, out_offsets)
+    with np.errstate(over="ignore"):
+        table = np.ascontiguousarray(byte_hashes[None, :] * mult[:n, None])  # (n, 256), wrapping
+    scratch = np.empty(CHAR_SHINGLE_BLOCK, dtype=np.uint64)
+    used = _compiled().char_shingles(buf, offsets, table, salt, np.uint64(rate), scratch, out, out_offsets)
     return out[:used].copy(), out_offsets
 
 

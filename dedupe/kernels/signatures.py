@@ -19,8 +19,8 @@ import numpy as np
 # kernel -> (return type, argument types); arrays are C-contiguous ("[::1]", "[:, ::1]")
 SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "minhash": ("void", ("uint32[::1]", "int64[::1]", "uint32[::1]", "uint32[::1]", "uint32[:, ::1]")),
-    "char_shingles": ("int64", ("uint8[::1]", "int64[::1]", "int64", "uint64[::1]", "uint64[::1]",
-                                "uint64[::1]", "uint64", "uint64[::1]", "int64[::1]")),
+    "char_shingles": ("int64", ("uint8[::1]", "int64[::1]", "uint64[:, ::1]", "uint64[::1]", "uint64",
+                                "uint64[::1]", "uint64[::1]", "int64[::1]")),
     "ascii_words": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "boolean[::1]", "uint8[::1]",
                               "int64[::1]")),
     "unique_rows": ("int64", ("uint64[::1]", "int64[::1]", "uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),

@@ -88,11 +88,19 @@ def test_calls_into_the_module_are_checked_against_the_declared_types():
             assert message in str(err)
     scalar = checked("char_shingles", lambda *args: 0)
     arrays = dict(buf=np.zeros(3, np.uint8), offsets=np.array([0, 3]), u64=np.zeros(2, np.uint64))
-    ok = (arrays["buf"], arrays["offsets"], 5, arrays["u64"], arrays["u64"], arrays["u64"], np.uint64(8),
-          arrays["u64"], arrays["offsets"])
+    ok = (arrays["buf"], arrays["offsets"], np.zeros((5, 256), np.uint64), arrays["u64"], np.uint64(8),
+          arrays["u64"], arrays["u64"], arrays["offsets"])
     assert scalar(*ok) == 0
+    with pytest.raises(TypeError, match="argument 4 must be a uint64 number, got float"):
+        scalar(*(ok[:4] + (8.0,) + ok[5:]))
+    with pytest.raises(TypeError, match="argument 2 must be a C-contiguous 2-d uint64 array, got uint64, 1-d"):
+        scalar(*(ok[:2] + (arrays["u64"],) + ok[3:]))
+    counted = checked("inverted_index", lambda *args: 0)
+    i32, u64 = np.zeros(2, np.int32), np.zeros(2, np.uint64)
+    ok = (u64, i32, 5, i32, u64, i32, i32, i32, i32, i32, i32, np.zeros(2, np.int64))
+    assert counted(*ok) == 0
     with pytest.raises(TypeError, match="argument 2 must be a int64 number, got float"):
-        scalar(*(ok[:2] + (5.0,) + ok[3:]))
+        counted(*(ok[:2] + (5.0,) + ok[3:]))
     assert len(calls) == 1  # nothing wrong ever reached the module
 
 

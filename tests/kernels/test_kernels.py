@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from dedupe import kernels
+from dedupe.kernels import CHAR_SHINGLE_BLOCK
 from dedupe.sketch.shingles import char_shingle_hashes, char_tokens, sample_mask, shingle_hashes
 from dedupe.text.normalize import key_and_words, match_keys
 from dedupe.text.segment import spans
@@ -61,9 +62,11 @@ def test_minhash_matches_numpy(compiled):
     assert (expected[0] == 0xFFFFFFFF).all()
 
 
-@pytest.mark.parametrize("n,rate", [(1, 1), (5, 1), (5, 8), (3, 32)])
+@pytest.mark.parametrize("n,rate", [(1, 1), (5, 1), (5, 8), (3, 32), (4, 6)])
 def test_sampled_char_shingles_match_numpy(compiled, n, rate):
-    texts = ["", "ab", "Ünïcode text, with accents"] + [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
+    # texts shorter than n, and longer than the kernel's block of positions (several blocks)
+    long = " ".join(f"word{i} and more" for i in range(2 * CHAR_SHINGLE_BLOCK // 10))
+    texts = ["", "ab", "Ünïcode text, with accents", long] + [f.read_text("utf-8") for f in sorted(RAW.glob("*.txt"))]
     full, full_offsets = shingle_hashes(*char_tokens(texts), n)
     compiled(False)
     expected = char_shingle_hashes(texts, n, rate)
