@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from ..model import ROLES, ClusterRecord, Corpus, Decisions
 from ..progress import track
 from .stores import RowGroupWriter
+from .utf8 import byte_positions, string_array, utf8_of
 
 DOCUMENTS_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -60,24 +61,27 @@ OUTPUT_FILES = ("documents.parquet", "segments.parquet", "clusters.parquet")
 DOCUMENT_ROWS, SEGMENT_ROWS = 4096, 65536  # rows per row group: part of the files' bytes
 
 
-def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> str:
-    """The article without its dropped segments, keeping the original layout around kept ones.
+def cleaned_ranges(seg_doc: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, hi, document) of the ranges of the original texts that make each article's cleaned
+    text: the article without its dropped segments, keeping the original layout around kept
+    ones. Segments (document, start, end; any unit) are in order, each document's together.
 
-    Each kept segment is preceded by the whitespace that followed the previous kept segment in
-    the original, so removing a caption line never glues two paragraphs together.
-    """
-    parts: list[str] = []
-    gap_start: int | None = None  # where the gap after the last kept segment begins
-    pending_gap: str | None = None
-    for (start, end), keep in zip(bounds, kept):
-        if pending_gap is None and gap_start is not None:
-            pending_gap = text[gap_start:start]
-        if keep:
-            if parts and pending_gap is not None:
-                parts.append(pending_gap)
-            parts.append(text[start:end])
-            gap_start, pending_gap = end, None
-    return "".join(parts)
+    A kept segment other than its article's first kept one is preceded by the whitespace that
+    followed the previous kept segment in the original (from its end to the start of the
+    segment after it), so removing a caption line never glues two paragraphs together. An
+    article with every segment kept is its text from the first segment to the last."""
+    k = np.flatnonzero(kept)
+    doc = np.asarray(seg_doc, dtype=np.int64)[k]
+    later = np.r_[False, doc[1:] == doc[:-1]]  # not the first kept segment of its article
+    prev = k[np.flatnonzero(later) - 1]  # the kept segment before each later one
+    own = np.arange(len(k)) + np.cumsum(later)  # each kept segment's range; a later one's gap before it
+    lo = np.empty(len(k) + len(prev), dtype=np.int64)
+    hi, owner = np.empty_like(lo), np.empty_like(lo)
+    lo[own], hi[own], owner[own] = starts[k], ends[k], doc
+    gap = own[later] - 1
+    lo[gap], hi[gap], owner[gap] = ends[prev], starts[prev + 1], doc[later]
+    return lo, hi, owner
 
 
 def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str]) -> list[str]:
@@ -86,7 +90,7 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
     with `dec.clusters`.
 
     Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
-    null); only the texts are sliced in Python."""
+    null), the texts from byte ranges of the staged texts (`cleaned_ranges`, `utf8.py`)."""
     docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, DOCUMENT_ROWS, "zstd")
     segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, SEGMENT_ROWS, "zstd")
     ids = pa.array(doc_ids, pa.string())
@@ -106,25 +110,30 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
     for first, table in track(batches, corpus.docs.row_groups, "write"):
         last = first + table.num_rows
         lo, hi = int(corpus.doc_offsets[first]), int(corpus.doc_offsets[last])
-        texts = table.column("text").to_pylist()
         seg_doc = corpus.occ_doc[lo:hi] - first
         starts, kept = corpus.occ_start[lo:hi], dec.kept[lo:hi]
         ends = starts + corpus.occ_len[lo:hi]
-        seg_texts = [texts[d][a:b] for d, a, b in zip(seg_doc.tolist(), starts.tolist(), ends.tolist())]
-        for occ in reps[np.searchsorted(reps, lo): np.searchsorted(reps, hi)].tolist():
+        # Texts are cut from the staged texts' UTF-8 bytes (utf8.py): no Python string per text.
+        data, offsets = utf8_of(table.column("text"))
+        at = byte_positions(data, offsets, corpus.doc_len[first:last], np.repeat(seg_doc, 2),
+                            np.stack([starts, ends], axis=1).ravel())
+        byte_start, byte_end = at[0::2], at[1::2]
+        seg_texts = string_array(data, byte_start, byte_end)
+        represented = reps[np.searchsorted(reps, lo): np.searchsorted(reps, hi)]
+        for occ, text in zip(represented.tolist(), seg_texts.take(pa.array(represented - lo)).to_pylist()):
             for index in rep_segments[occ]:
-                cluster_texts[index] = seg_texts[occ - lo]
+                cluster_texts[index] = text
         titles = table.column("title")
         for d in range(first, last):
             for index in rep_titles.get(d, []):
                 cluster_texts[index] = titles[d - first].as_py()
 
-        bounds = (corpus.doc_offsets[first: last + 1] - lo).tolist()
+        bounds = corpus.doc_offsets[first: last + 1] - lo
         dropped = ~kept
         segs_out.add(pa.Table.from_arrays([
             table.column("doc_id").take(pa.array(seg_doc)),
             pa.array(corpus.occ_seg[lo:hi]), pa.array(starts), pa.array(ends.astype(np.int32)),
-            pa.array(seg_texts, pa.string()),
+            seg_texts,
             _take(cluster_ids, dec.cluster[lo:hi]),
             roles.take(pa.array(dec.role[lo:hi])),
             pa.array(kept),
@@ -134,7 +143,7 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
         ], schema=SEGMENTS_SCHEMA))
         docs_out.add(pa.Table.from_arrays([
             table.column("doc_id"), table.column("source"), titles,
-            pa.array(_cleaned_texts(texts, bounds, starts, ends, kept), pa.string()),
+            string_array(data, *cleaned_ranges(seg_doc, byte_start, byte_end, kept), n=last - first),
             _take(cluster_ids, dec.doc_cluster[first:last]),
             pa.array(dec.doc_kept[first:last]),
             _take(ids, dec.duplicate_of[first:last]),
@@ -150,24 +159,6 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
     docs_out.close()
     segs_out.close()
     return cluster_texts
-
-
-def _cleaned_texts(texts: list[str], bounds: list[int], starts: np.ndarray, ends: np.ndarray,
-                   kept: np.ndarray) -> list[str]:
-    """`cleaned_text` of each document of a batch; segments of document k are
-    bounds[k]:bounds[k+1] of the batch's segment arrays."""
-    dropped_docs = set(np.unique(np.searchsorted(bounds, np.flatnonzero(~kept), side="right") - 1).tolist())
-    starts_l, ends_l, kept_l = starts.tolist(), ends.tolist(), kept.tolist()
-    out = []
-    for k, text in enumerate(texts):
-        a, b = bounds[k], bounds[k + 1]
-        if a == b:
-            out.append("")
-        elif k not in dropped_docs:  # every segment kept: the text from the first to the last
-            out.append(text[starts_l[a]:ends_l[b - 1]])
-        else:
-            out.append(cleaned_text(text, list(zip(starts_l[a:b], ends_l[a:b])), kept_l[a:b]))
-    return out
 
 
 def _take(values: pa.Array, index: np.ndarray) -> pa.Array:

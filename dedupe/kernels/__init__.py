@@ -167,6 +167,15 @@ def _unique_rows() -> None:
     unique_per_set(np.array([6, 5], dtype=np.uint64), np.array([0, 2], dtype=np.int64))
 
 
+def _utf8() -> None:
+    from ..io.utf8 import byte_positions, string_array
+
+    data = np.frombuffer(bytearray("ab\u00e9c".encode("utf-8")), dtype=np.uint8)  # writable, as Arrow's
+    offsets = np.array([0, 5], dtype=np.int64)
+    at = byte_positions(data, offsets, np.array([4]), np.array([0, 0]), np.array([1, 4]))
+    string_array(data, at[:1], at[1:])
+
+
 def _containment_queries() -> None:
     from ..sketch.overlap import overlap_counts
 
@@ -181,11 +190,13 @@ def _containment_queries() -> None:
 # are forked 0.2 s sooner than when the fork server also compiled MinHash, and nothing is compiled
 # twice (whichever process is late for a kernel compiles it itself: the same code, only slower).
 _PREPARE_ORDER = (_match_keys, _hash_words, _char_shingles, _minhash, _intersections, _unique_rows)
-_MATCH_ORDER = (_unique_rows, _intersections, _minhash, _containment_queries, _match_keys, _hash_words, _char_shingles)
+_MATCH_ORDER = (_unique_rows, _intersections, _minhash, _containment_queries, _match_keys, _hash_words, _char_shingles,
+                _utf8)
 
 
 def load_match_kernels() -> bool:
-    """Load every kernel the match stage calls (the prepare pass's and matching's own), each
+    """Load every kernel the main process calls (the prepare pass's, matching's own and the
+    output tables' text cutting), each
     called once through the function a run calls. With an empty cache this process compiles
     the set sorting, the intersections, MinHash and the containment queries while the pool's
     fork server compiles the rest (`load_prepare_kernels`), then loads those from the cache.
@@ -291,6 +302,19 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:
     return _compiled().hash_words(buf, counts, out)
+
+
+def utf8_positions(data: np.ndarray, starts: np.ndarray, ascii: np.ndarray, text: np.ndarray,
+                   chars: np.ndarray) -> np.ndarray:
+    out = np.empty(len(text), dtype=np.int64)
+    _compiled().utf8_positions(data, starts, ascii, text, chars, out)
+    return out
+
+
+def copy_ranges(data: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    out = np.empty(int((hi - lo).sum()), dtype=np.uint8)
+    _compiled().copy_ranges(data, lo, hi, out)
+    return out
 
 
 def inverted_index(hashes: np.ndarray, rows: np.ndarray, n_rows: int, max_df: int) -> tuple[np.ndarray, ...]:

@@ -26,6 +26,9 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "unique_rows": ("int64", ("uint64[::1]", "int64[::1]", "uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
     "intersections": ("void", ("uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
     "hash_words": ("int64", ("uint8[::1]", "int64[::1]", "uint64[::1]")),
+    "utf8_positions": ("void", ("uint8[::1]", "int64[::1]", "boolean[::1]", "int64[::1]", "int64[::1]",
+                                "int64[::1]")),
+    "copy_ranges": ("void", ("uint8[::1]", "int64[::1]", "int64[::1]", "uint8[::1]")),
     "inverted_index": ("int64", ("uint64[::1]", "int32[::1]", "int64", "int32[::1]", "uint64[::1]", "int32[::1]",
                                  "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int32[::1]", "int64[::1]")),
     "containment_queries": ("UniTuple(int64, 2)", (

@@ -204,3 +204,32 @@ def test_match_keys_in_one_compiled_pass_equal_key_and_words(compiled):
     assert list(zip(keys, counts)) == expected
     compiled(False)
     assert match_keys(texts) == (keys, counts)
+
+
+UTF8_TEXTS = ["plain ascii text", "caf\u00e9 au lait \u2014 \u201cquoted\u201d", "", "\U0001F600 emoji \U0001F600 x",
+              "e\u0301 combining", "\u4e2d\u6587\u5b57 and ascii", "x"]
+
+
+def test_utf8_positions_and_byte_ranges_match_numpy_and_python(compiled):
+    from dedupe.io.utf8 import byte_positions, join_ranges, string_array, utf8_of
+    import pyarrow as pa
+
+    data, offsets = utf8_of(pa.array(UTF8_TEXTS))
+    n_chars = np.array([len(t) for t in UTF8_TEXTS])
+    text = np.repeat(np.arange(len(UTF8_TEXTS)), [len(t) + 1 for t in UTF8_TEXTS])
+    chars = np.concatenate([np.arange(len(t) + 1) for t in UTF8_TEXTS])  # every boundary, the end too
+    expected = np.array([offsets[d] + len(UTF8_TEXTS[d][:c].encode("utf-8")) for d, c in zip(text, chars)])
+    compiled(True)
+    got = byte_positions(data, offsets, n_chars, text, chars)
+    pieces = string_array(data, got[:-1], got[1:])  # every one-character piece (and across texts)
+    compiled(False)
+    assert np.array_equal(got, expected)
+    assert np.array_equal(byte_positions(data, offsets, n_chars, text, chars), expected)
+    assert pieces.equals(string_array(data, got[:-1], got[1:]))
+    assert pieces.to_pylist()[:4] == list("plai")
+    lo, hi = np.array([0, 3, 3, 7]), np.array([2, 3, 9, 8])
+    compiled(True)
+    joined = join_ranges(data, lo, hi)
+    compiled(False)
+    assert np.array_equal(joined, join_ranges(data, lo, hi))
+    assert joined.tobytes() == b"".join(data[a:b].tobytes() for a, b in zip(lo, hi))

@@ -68,7 +68,8 @@ print(json.dumps([before, after]))
     ("load_prepare_kernels", {"minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
                               "intersections"}),
     ("load_match_kernels", {"minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
-                            "inverted_index", "containment_queries", "intersections"}),
+                            "inverted_index", "containment_queries", "intersections", "utf8_positions",
+                            "copy_ranges"}),
 ])
 def test_preloaded_kernels_are_the_ones_a_run_calls(tmp_path, load, kernels):
     """What the pool's fork server (`load_prepare_kernels`) and the waiting main process

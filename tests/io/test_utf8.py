@@ -1,0 +1,73 @@
+"""Segment texts and cleaned article texts cut from the staged texts' bytes: the same strings as
+slicing the Python texts."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+
+from dedupe.io.tables import cleaned_ranges
+from dedupe.io.utf8 import byte_positions, string_array, utf8_of
+from dedupe.text.segment import spans
+from tests.conftest import RAW
+
+
+def cleaned_text(text: str, bounds: list[tuple[int, int]], kept: list[bool]) -> str:
+    """The rule, one article at a time in Python: each kept segment after the article's first
+    kept one is preceded by the whitespace that followed the previous kept segment."""
+    parts: list[str] = []
+    gap_start: int | None = None
+    pending_gap: str | None = None
+    for (start, end), keep in zip(bounds, kept):
+        if pending_gap is None and gap_start is not None:
+            pending_gap = text[gap_start:start]
+        if keep:
+            if parts and pending_gap is not None:
+                parts.append(pending_gap)
+            parts.append(text[start:end])
+            gap_start, pending_gap = end, None
+    return "".join(parts)
+
+
+def _articles() -> list[str]:
+    texts = [p.read_text("utf-8") for p in sorted(RAW.glob("*.txt"))]
+    return texts + ["", "One line only", "\n\nCaf\u00e9 \u2014 first\n\n\u201cSecond\u201d \U0001F600\n  third  \n",
+                    "  leading and trailing  \n\nlines\n\n"]
+
+
+def test_segment_and_cleaned_texts_from_bytes_equal_the_python_slices():
+    texts = _articles()
+    rng = random.Random(3)
+    seg_doc, starts, ends, kept = [], [], [], []
+    for d, text in enumerate(texts):
+        for a, b in spans(text, "line"):
+            seg_doc.append(d)
+            starts.append(a)
+            ends.append(b)
+            kept.append(rng.random() < 0.6)
+    seg_doc, starts, ends, kept = map(np.array, (seg_doc, starts, ends, kept))
+    data, offsets = utf8_of(pa.chunked_array([pa.array(texts)]))
+    at = byte_positions(data, offsets, np.array([len(t) for t in texts]), np.repeat(seg_doc, 2),
+                        np.stack([starts, ends], axis=1).ravel())
+    byte_start, byte_end = at[0::2], at[1::2]
+    assert string_array(data, byte_start, byte_end).to_pylist() == \
+        [texts[d][a:b] for d, a, b in zip(seg_doc, starts, ends)]
+    cleaned = string_array(data, *cleaned_ranges(seg_doc, byte_start, byte_end, kept), n=len(texts))
+    expected = []
+    for d, text in enumerate(texts):
+        mine = seg_doc == d
+        expected.append(cleaned_text(text, list(zip(starts[mine], ends[mine])), kept[mine].tolist()))
+    assert cleaned.to_pylist() == expected
+    everything = string_array(data, *cleaned_ranges(seg_doc, byte_start, byte_end, np.ones(len(kept), bool)),
+                              n=len(texts))
+    firsts = [text[starts[seg_doc == d][0]: ends[seg_doc == d][-1]] if (seg_doc == d).any() else ""
+              for d, text in enumerate(texts)]
+    assert everything.to_pylist() == firsts  # nothing dropped: first segment to last, layout kept
+
+
+def test_a_sliced_column_is_read_from_its_own_offset():
+    column = pa.array(["skip me", "caf\u00e9", "b"]).slice(1)
+    data, offsets = utf8_of(column)
+    assert [data[a:b].tobytes().decode() for a, b in zip(offsets[:-1], offsets[1:])] == ["caf\u00e9", "b"]
