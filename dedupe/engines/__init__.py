@@ -7,7 +7,8 @@ and results come back in order, the output does not depend on which engine ran i
 many workers.
 
 Local engines (`engines.local`) run in the calling thread or a pool of worker processes on this
-machine and receive the batches' texts. An engine whose workers run elsewhere sets `by_path`:
+machine and receive the batches' texts (a pool's large items and results travel as files,
+`engines.transfer`). An engine whose workers run elsewhere sets `by_path`:
 the pipeline then hands it partitions of the staged input (`corpus.partitions`) and the segment
 LSH's band ranges and hash buckets (`match.buckets`); each task reads its inputs from the stage
 folder and writes its results as Parquet parts next to them, so only paths cross the network.

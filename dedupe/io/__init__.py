@@ -4,5 +4,6 @@
 - `stores.py`: on-disk stores in the staging directory (staged articles, match keys,
   signatures) and the row-group Parquet writer;
 - `tables.py`: the output schemas and the writer of the three tables;
+- `utf8.py`: text columns cut from the staged texts' UTF-8 bytes (segment and cleaned texts);
 - `staging.py`: the staging directory and the atomic publish.
 """
