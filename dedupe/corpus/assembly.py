@@ -21,13 +21,14 @@ from ..engines import Engine
 from ..engines.local import workers
 from ..history import KnownTexts
 from ..io.stores import DocumentStore, SignatureFile, TextStore
+from ..io.utf8 import utf8_of
 from ..model import Corpus
 from ..progress import track
 from ..sketch.sets import ShingleSets, word_shingle_sets
 from .keys import key_hash
 from .cache import PreparedCache
 from .partitions import partitions, prepare_partition, read_partition
-from .prepare import PreparedBatch, prepare_batch
+from .prepare import EncodedTexts, PreparedBatch, prepare_batch, prepare_encoded
 
 log = logging.getLogger("dedupe")
 
@@ -137,16 +138,27 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
         log.info("%d partitions prepared by path: %.1f MB of Parquet parts, %.0f bytes per document",
                  len(refs), written / 1e6, written / max(docs.count, 1))
         return
-    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     pool = getattr(engine, "workers", 1)  # a local pool's worker processes (other engines: none)
     if cache is None and pool > 1:
-        # A few row groups on a pool leave workers idle at the end: cut them into pieces so that
-        # each worker gets about TASKS_PER_WORKER (a piece is prepared as a batch would be).
-        pieces = -(-TASKS_PER_WORKER * pool // max(docs.row_groups, 1))
-        if pieces > 1:
-            batches = (texts[lo:hi] for texts in batches for lo, hi in _cuts(len(texts), pieces))
+        # Batches go to the pool's processes as their UTF-8 bytes, cut from the staged column
+        # (no Python strings here). A few row groups on a pool leave workers idle at the end:
+        # they are cut into pieces so that each worker gets about TASKS_PER_WORKER (a piece is
+        # prepared as a batch would be).
+        pieces = max(1, -(-TASKS_PER_WORKER * pool // max(docs.row_groups, 1)))
+        encoded = (_encoded(table.column("text"), pieces) for _, table in docs.iter_tables(("text",)))
+        yield from engine.map(partial(prepare_encoded, config=config), (piece for row_group in encoded
+                                                                          for piece in row_group))
+        return
+    batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     prepare = partial(prepare_batch, config=config) if cache is None else partial(cache.prepare, config=config)
     yield from engine.map(prepare, batches)
+
+
+def _encoded(column, pieces: int) -> list[EncodedTexts]:
+    """The texts of a staged column in `pieces` consecutive batches (`_cuts`) of UTF-8 bytes."""
+    data, offsets = utf8_of(column)
+    return [EncodedTexts(data[offsets[lo]: offsets[hi]], offsets[lo: hi + 1] - offsets[lo])
+            for lo, hi in _cuts(len(offsets) - 1, pieces)]
 
 
 def _cuts(n: int, pieces: int) -> list[tuple[int, int]]:

@@ -47,6 +47,30 @@ class PreparedBatch:
     doc_len: np.ndarray      # int64, characters per document text
 
 
+@dataclass(frozen=True)
+class EncodedTexts:
+    """A batch of texts as one UTF-8 buffer and each text's byte offsets: how a batch crosses to
+    a worker process. Cut from the staged column's own buffer (`assembly`), it needs no Python
+    strings in the process sending it, and pickles as two arrays, which travel out of band
+    (`engines.transfer`); the worker decodes it (`prepare_encoded`)."""
+
+    data: np.ndarray     # uint8
+    offsets: np.ndarray  # int64, len(texts) + 1, from 0
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def texts(self) -> list[str]:
+        view = memoryview(self.data)
+        bounds = self.offsets.tolist()
+        return [str(view[a:b], "utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def prepare_encoded(batch: EncodedTexts, config: Config) -> PreparedBatch:
+    """`prepare_batch` of an encoded batch."""
+    return prepare_batch(batch.texts(), config)
+
+
 def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
     """Segments, distinct keys and signatures of one batch of article texts."""
     max_template_words = config.boilerplate_max_words

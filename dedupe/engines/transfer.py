@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 INLINE_MAX = 256 << 10  # bytes: below this a pickle crosses the pipe in a few round trips
 SHARED_MEMORY = "/dev/shm"
 
@@ -87,8 +89,8 @@ def take(obj: Any) -> Any:
     if not isinstance(obj, Parcel):
         return obj
     # One buffer per array, read straight into it: an array the caller keeps holds its own
-    # memory, not the whole parcel's.
-    parts = [bytearray(size) for size in obj.sizes]
+    # memory, not the whole parcel's. (numpy's, not bytearrays: those are zeroed first.)
+    parts = [np.empty(size, dtype=np.uint8) for size in obj.sizes]
     with open(obj.path, "rb", buffering=0) as fh:
         for part in parts:
             _read_into(fh, part, obj.path)
@@ -96,7 +98,7 @@ def take(obj: Any) -> Any:
     return pickle.loads(parts[0], buffers=parts[1:])
 
 
-def _read_into(fh, part: bytearray, path: str) -> None:
+def _read_into(fh, part: np.ndarray, path: str) -> None:
     view, done = memoryview(part), 0
     while done < len(part):
         n = fh.readinto(view[done:])
