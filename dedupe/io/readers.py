@@ -33,6 +33,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,7 +318,32 @@ def read_jsonl(path: Path, rel: str, config: Config) -> Iterator[Document | Skip
             yield Skip(source, f"no id field {config.id_field!r}")
             continue
         title = record.get(config.title_field) if config.title_field else None
+        if _SURROGATE_ESCAPE.search(raw):
+            fields = ((config.text_field, record[config.text_field]), (config.id_field, doc_id),
+                      (config.title_field, title))
+            bad = next((f"field {name!r} holds an unpaired surrogate (\\u{ord(value[at]):04x} at character {at}): "
+                        "not valid Unicode" for name, value in fields if (at := _unpaired_surrogate(value)) is not None),
+                       None)
+            if bad is not None:
+                yield Skip(source, bad)
+                continue
         yield make_document(source, record[config.text_field], doc_id, title)
+
+
+# A JSON escape of a UTF-16 surrogate: a valid pair decodes to one character (an emoji), but an
+# unpaired one gives a string that no UTF-8 file can hold.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _unpaired_surrogate(value: object) -> int | None:
+    """Where a string holds a character no UTF-8 text can (an unpaired surrogate), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return err.start
+    return None
 
 
 @register_reader(".parquet")

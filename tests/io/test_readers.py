@@ -425,3 +425,17 @@ def test_the_output_folder_inside_the_input_is_not_read(tmp_path, caplog):
     (tmp_path / "out" / "documents.parquet").write_bytes(b"PAR1")
     assert [i.source for i in read_inputs(tmp_path, Config(), exclude=tmp_path / "out")] == ["a.txt"]
     assert "lies inside the input: not read as input" in caplog.text
+
+
+def test_jsonl_unpaired_surrogate_is_a_skip_not_a_crash(tmp_path):
+    """JSON may escape half of a UTF-16 pair ("\\ud800"): Python decodes it to a string that no
+    UTF-8 table can hold, which crashed the run while staging. It is a skip naming the field;
+    a whole pair (an emoji) is one character and reads as usual."""
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "lone \\ud800 half"}\n{"text": "emoji \\ud83d\\ude00 ok"}\n'
+                                       b'{"text": "fine", "title": "bad \\uDC00"}\n')
+    items = read(tmp_path)
+    assert items[0] == Skip("a.jsonl:1", "field 'text' holds an unpaired surrogate (\\ud800 at character 5): "
+                                         "not valid Unicode")
+    assert items[1] == Document("a.jsonl:2", "a.jsonl:2", "emoji \U0001F600 ok", "emoji \U0001F600 ok")
+    assert items[2] == Skip("a.jsonl:3", "field 'title' holds an unpaired surrogate (\\udc00 at character 4): "
+                                         "not valid Unicode")
