@@ -35,7 +35,7 @@ from . import kernels
 from .engines.local import local_engine, prestart_for, workers
 from .history import History
 from .history.run_only import RunOnlyHistory
-from .io.readers import InputError, check_input, read_inputs
+from .io.readers import DocumentTable, InputError, check_input, read_inputs
 from .io.staging import check_output, publish, staged
 from .io.stores import DocumentStore, DocumentWriter
 from .io.tables import OUTPUT_FILES, write_outputs
@@ -73,9 +73,11 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
     try:
         with _stage("read"):
             prestart_for(input_dir, config)  # the worker pool's fork server loads while this reads
-            for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None):
+            for item in read_inputs(input_dir, config, Path(exclude) if exclude is not None else None, tables=True):
                 if isinstance(item, Document):
                     writer.add(item)
+                elif isinstance(item, DocumentTable):  # a JSONL file read whole
+                    writer.add_table(item.table, item.weights)
                 else:
                     skips.append(item)
     finally:

@@ -6,7 +6,8 @@ what is wrong), so nothing is lost silently. The rules:
 - `.txt` (and `.txt.gz`): one article per file; title = first non-empty line. Empty, binary (NUL
   bytes) and undecodable files (in the configured `encoding`, UTF-8 by default) are skipped.
 - `.jsonl` (and `.jsonl.gz`): one article per line; a line that is not a JSON object, or has no
-  string in the text field, is skipped; blank lines are ignored.
+  string in the text field, is skipped; blank lines are ignored. (A run reads a file of plain
+  documents whole with Arrow's JSON parser instead, `jsonl_table.py`: the same documents.)
 - `.parquet`: one article per row of the text column; a file without that column, or that
   pyarrow cannot read, is skipped; rows with a null or blank text are skipped.
 - Files with other extensions are skipped as unsupported, and so are FIFOs, sockets, devices and
@@ -157,14 +158,35 @@ def check_input(root: str | Path) -> None:
         raise _nothing_to_read(root)
 
 
-def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -> Iterator[Document | Skip]:
-    """Yield every document (or skip record) found below `root` (see `walk`)."""
+@dataclass(frozen=True)
+class DocumentTable:
+    """The documents of one whole input file as a staged table (`stores.DOCUMENT_SCHEMA`), with
+    each one's weight (`stores.weights_of`): what `read_inputs(tables=True)` yields for a JSONL
+    file that Arrow's parser reads whole (`jsonl_table.py`)."""
+
+    table: object  # pa.Table
+    weights: object  # np.ndarray
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
+def read_inputs(root: str | Path, config: Config, exclude: Path | None = None,
+                tables: bool = False) -> Iterator[Document | Skip | DocumentTable]:
+    """Yield every document (or skip record) found below `root` (see `walk`). With `tables`, a
+    JSONL file whose every line is a document may come as one `DocumentTable` instead of its
+    documents (the same documents, in order)."""
     root = Path(root)
     entries = discover(root, exclude)
     if not any(e.reason is None for e in entries):
         raise _nothing_to_read(root)
     seen_ids: dict[str, str] = {}
     for entry in track(entries, len(entries), "read"):
+        if tables and entry.reason is None and reader_for(entry.path.name) is read_jsonl:
+            whole = _jsonl_table(entry, config, seen_ids)
+            if whole is not None:
+                yield whole
+                continue
         for item in read_entry(entry, config):
             if isinstance(item, Document):
                 first = seen_ids.setdefault(item.doc_id, item.source)
@@ -173,6 +195,20 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None) -
             if isinstance(item, Skip):
                 log.warning("skipped %s: %s", item.source, item.reason)
             yield item
+
+
+def _jsonl_table(entry: Entry, config: Config, seen_ids: dict[str, str]) -> DocumentTable | None:
+    """The file as a `DocumentTable` when Arrow's JSON parser can read it whole (`jsonl_table`),
+    else None (the caller reads it line by line)."""
+    from .jsonl_table import jsonl_documents
+
+    if not entry.path.is_file():
+        return None
+    data = read_bytes(entry.path, entry.rel)
+    if isinstance(data, Skip):
+        return None
+    found = jsonl_documents(data, entry.rel, config, seen_ids, title, first_line_span)
+    return None if found is None else DocumentTable(*found)
 
 
 def _nothing_to_read(root: Path) -> InputError:
@@ -202,15 +238,21 @@ def clean_text(text: str) -> str:
 
 
 def first_line(text: str) -> str:
-    """The first non-empty line, stripped, as a title (`title`)."""
+    """The first non-empty line, stripped, as a title (`title`); "" for a blank text."""
+    span = first_line_span(text)
+    return "" if span is None else title(text[span[0]:span[1]])
+
+
+def first_line_span(text: str) -> tuple[int, int] | None:
+    """(start, end) of the first line that is not empty or whitespace, or None (a blank text)."""
     start = 0
     while start <= len(text):  # line by line, not splitting the whole article
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         if not text[start:end].isspace() and end > start:
-            return title(text[start:end])
+            return start, end
         start = end + 1
-    return ""
+    return None
 
 
 def title(text: str) -> str:

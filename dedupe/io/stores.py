@@ -49,14 +49,16 @@ class RowGroupWriter:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="dedupe-write")
         self._pending: list[Future] = []
 
-    def add(self, table: pa.Table, weights: np.ndarray | None = None) -> None:
-        """Append rows; `weights`, when the caller has them, are what `weigh` would give."""
+    def add(self, table: pa.Table, weights: np.ndarray | None = None, wait: bool = True) -> None:
+        """Append rows; `weights`, when the caller has them, are what `weigh` would give. With
+        `wait` False the complete row groups are queued without waiting for the ones before
+        (for rows that are in memory anyway: a whole file read at once)."""
         self._tables.append(table)
         self._count += table.num_rows
         if self._weigh is not None:
             self._weights = np.concatenate([self._weights, self._weigh(table) if weights is None else weights])
         while (n := self._complete()) is not None:
-            self._flush(n)
+            self._flush(n, wait=wait)
 
     def _complete(self) -> int | None:
         """The rows of the next row group once it is complete, else None."""
@@ -151,6 +153,13 @@ class DocumentWriter:
         # (the characters only bound this buffer of long articles; the writer cuts the row groups)
         if len(self._buffer) == self._batch or self._chars >= BATCH_WEIGHT:
             self._flush()
+
+    def add_table(self, table: pa.Table, weights: np.ndarray) -> None:
+        """Append documents already in DOCUMENT_SCHEMA (after the ones added before), with
+        their weights (`weights_of`)."""
+        self._flush()
+        self._writer.add(table, weights, wait=False)  # in memory already: its row groups all queue
+        self.count += table.num_rows
 
     def _flush(self) -> None:
         if self._buffer:
