@@ -51,12 +51,15 @@ class RowGroupWriter:
 
     def add(self, table: pa.Table, weights: np.ndarray | None = None, wait: bool = True) -> None:
         """Append rows; `weights`, when the caller has them, are what `weigh` would give. With
-        `wait` False the complete row groups are queued without waiting for the ones before
-        (for rows that are in memory anyway: a whole file read at once)."""
+        `wait` False, once the row groups queued before are written, the complete row groups of
+        these rows all queue at once (rows in memory anyway, a whole file read at once: the
+        caller reads on meanwhile, and at most one such table waits to be written)."""
         self._tables.append(table)
         self._count += table.num_rows
         if self._weigh is not None:
             self._weights = np.concatenate([self._weights, self._weigh(table) if weights is None else weights])
+        if not wait:
+            self._wait()
         while (n := self._complete()) is not None:
             self._flush(n, wait=wait)
 
