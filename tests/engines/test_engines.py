@@ -156,3 +156,17 @@ def test_the_fork_server_is_started_early_only_for_an_input_the_pool_will_take(t
     assert started == ["fork server", "kernels"]
     assert local.prestart_for(tmp_path / "missing", small)  # started once per process: not listed again
     assert started == ["fork server", "kernels"]
+
+
+def _gc_state(_: int) -> tuple[int, int]:
+    import gc
+
+    return gc.get_threshold()[0], gc.get_freeze_count()
+
+
+def test_pool_workers_keep_the_preloaded_library_out_of_collections():
+    """The fork server freezes what it preloaded (never collected, pages stay shared with the
+    workers) and raises the collection threshold its workers inherit."""
+    with ProcessEngine(2) as engine:
+        states = list(engine.map(_gc_state, range(2)))
+    assert all(threshold == 20_000 and frozen > 10_000 for threshold, frozen in states), states
