@@ -63,7 +63,7 @@ def put(obj: Any, into: str) -> Any:
     try:
         head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
         raws = [b.raw() for b in buffers]
-    except (pickle.PicklingError, TypeError, ValueError, BufferError):
+    except (pickle.PicklingError, AttributeError, TypeError, ValueError, BufferError):
         return obj  # the pool pickles it the usual way (and reports what cannot be pickled)
     sizes = (len(head), *(r.nbytes for r in raws))
     if sum(sizes) < INLINE_MAX:
