@@ -16,6 +16,8 @@ import pyarrow as pa
 
 from .. import kernels
 
+NUMPY_CHUNK = 4 << 20  # bytes of text whose character starts the numpy path lists at a time
+
 
 def utf8_of(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(data, offsets) of a string column without copying its text: text i is the UTF-8 bytes
@@ -43,14 +45,26 @@ def byte_positions(data: np.ndarray, offsets: np.ndarray, n_chars: np.ndarray, t
     if kernels.use_compiled(len(text) + int(np.diff(offsets)[~ascii].sum())):
         return kernels.utf8_positions(data, np.ascontiguousarray(offsets[:-1]), ascii, text, chars)
     out = offsets[text] + chars
-    bounds = np.searchsorted(text, np.arange(len(offsets)))  # the queries of text t: bounds[t]:bounds[t + 1]
-    for t in np.flatnonzero(~ascii).tolist():
-        lo, hi = bounds[t], bounds[t + 1]
-        if lo < hi:
-            piece = data[offsets[t]: offsets[t + 1]]
-            starts = np.append(np.flatnonzero((piece & 0xC0) != 0x80), len(piece))  # each character's first byte
-            out[lo:hi] = offsets[t] + starts[chars[lo:hi]]
+    queried = np.searchsorted(text, np.arange(len(offsets)))  # the queries of text t: queried[t]:queried[t + 1]
+    for first, last in _runs_of_bytes(offsets, NUMPY_CHUNK):
+        q = np.arange(queried[first], queried[last])
+        q = q[~ascii[text[q]]]
+        if len(q):
+            lo, hi = offsets[first], offsets[last]
+            starts = np.append(np.flatnonzero((data[lo:hi] & 0xC0) != 0x80) + lo, hi)  # each character's first byte
+            out[q] = starts[np.searchsorted(starts, offsets[text[q]]) + chars[q]]
     return out
+
+
+def _runs_of_bytes(offsets: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """(first, last): texts first..last-1, consecutive runs of at most `limit` bytes (a longer
+    text is a run of its own) that cover every text."""
+    n, runs, first = len(offsets) - 1, [], 0
+    while first < n:
+        last = min(n, max(first + 1, int(np.searchsorted(offsets, offsets[first] + limit, side="right")) - 1))
+        runs.append((first, last))
+        first = last
+    return runs
 
 
 def join_ranges(data: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -60,9 +74,8 @@ def join_ranges(data: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     if kernels.use_compiled(total):
         return kernels.copy_ranges(data, np.ascontiguousarray(lo, dtype=np.int64),
                                    np.ascontiguousarray(hi, dtype=np.int64))
-    starts = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return data[np.repeat(lo - starts, lengths) + np.arange(total)]
+    view = memoryview(data)
+    return np.frombuffer(b"".join([view[a:b] for a, b in zip(lo.tolist(), hi.tolist())]), dtype=np.uint8)
 
 
 def string_array(data: np.ndarray, lo: np.ndarray, hi: np.ndarray, owner: np.ndarray | None = None,

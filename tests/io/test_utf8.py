@@ -71,3 +71,23 @@ def test_a_sliced_column_is_read_from_its_own_offset():
     column = pa.array(["skip me", "caf\u00e9", "b"]).slice(1)
     data, offsets = utf8_of(column)
     assert [data[a:b].tobytes().decode() for a, b in zip(offsets[:-1], offsets[1:])] == ["caf\u00e9", "b"]
+
+
+def test_the_numpy_path_lists_character_starts_a_run_of_texts_at_a_time(monkeypatch):
+    """Without compiled kernels the byte offsets come from each run of texts' character starts
+    (bounded memory however large the batch): the same offsets for runs of any size."""
+    from dedupe import kernels
+    from dedupe.io import utf8
+
+    texts = _articles() * 3
+    data, offsets = utf8_of(pa.array(texts))
+    n_chars = np.array([len(t) for t in texts])
+    text = np.repeat(np.arange(len(texts)), 2)
+    chars = np.stack([n_chars // 3, n_chars], axis=1).ravel()
+    expected = np.array([offsets[d] + len(texts[d][:c].encode("utf-8")) for d, c in zip(text, chars)])
+    monkeypatch.setattr(kernels, "use_compiled", lambda work: False)
+    for limit in (1, 100, 5000, 1 << 22):
+        monkeypatch.setattr(utf8, "NUMPY_CHUNK", limit)
+        assert np.array_equal(byte_positions(data, offsets, n_chars, text, chars), expected), limit
+    assert string_array(data, np.array([0, 2]), np.array([2, 5])).to_pylist() == \
+        [data[0:2].tobytes().decode("utf-8", "replace"), data[2:5].tobytes().decode("utf-8", "replace")]
