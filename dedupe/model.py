@@ -164,12 +164,14 @@ class SegmentMatches:
         """Exact Jaccard similarity of the word shingles of two texts."""
         return self.sets.similarity(u, v)
 
-    def is_copy(self, u: int, v: int, threshold: float) -> bool:
-        """Whether v may be removed as a copy of u: near-duplicate, or an extension of it."""
-        return (min(u, v), max(u, v)) in self.extensions or self.similarity(u, v) >= threshold
+    def copy_similarity(self, u: int, v: int, threshold: float) -> float | None:
+        """The similarity of v to u when v may be removed as a copy of u (a near duplicate, or
+        an extension of it), else None."""
+        similarity = self.similarity(u, v)
+        return similarity if similarity >= threshold or (min(u, v), max(u, v)) in self.extensions else None
 
     def are_copies(self, us: np.ndarray, v: int, threshold: float) -> np.ndarray:
-        """`is_copy(u, v)` for each u of `us`, as array operations: one call for the hundreds of
+        """Whether v is a copy of each u of `us` (`copy_similarity`), as array operations: one call for the hundreds of
         copies that a page of chained lines keeps of one group."""
         import numpy as np
 

@@ -130,15 +130,16 @@ def _decide_segments(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches,
                 d = doc_list[i]
                 # A repeat must itself be verified against the copy kept in its article:
                 # union-find chains (A~B, B~C) must not delete a C that is not close to A.
-                f = _first_copy(seg, kept_in_doc[d], i, uid_list, config.segment_threshold)
-                if f is None:
+                found = _first_copy(seg, kept_in_doc[d], i, uid_list, config.segment_threshold)
+                if found is None:
                     kept_in_doc[d].append(i)
                     firsts.append(i)
                     continue
+                f, similarity = found
                 dec.role[i] = REPEAT
                 dec.kept[i] = config.repeat_action == "keep"
                 dec.kept_doc[i], dec.kept_seg[i] = d, seg_list[f]
-                dec.similarity[i] = seg.similarity(uid_list[i], uid_list[f])
+                dec.similarity[i] = seg.similarity(uid_list[i], uid_list[f]) if similarity is None else similarity
                 repeats.add(i)
         firsts.sort()
         kept_members = [i for i in members if dec.kept[i]]
@@ -233,14 +234,20 @@ SCAN_KEPT_UP_TO = 16
 array call (a page of thousands of lines that chain into one group keeps hundreds)."""
 
 
-def _first_copy(seg: SegmentMatches, kept: list[int], i: int, uid_list: list[int], threshold: float) -> int | None:
-    """The first of the occurrences `kept` (the copies of a group kept so far in an article,
-    in order) that occurrence i is a copy of (`SegmentMatches.is_copy`), or None."""
+def _first_copy(seg: SegmentMatches, kept: list[int], i: int, uid_list: list[int],
+                threshold: float) -> tuple[int, float | None] | None:
+    """(f, similarity): the first of the occurrences `kept` (the copies of a group kept so far
+    in an article, in order) that occurrence i is a copy of (`SegmentMatches.copy_similarity`),
+    and their similarity when it was computed here (else None); or None."""
     u = uid_list[i]
     if len(kept) <= SCAN_KEPT_UP_TO:
-        return next((f for f in kept if seg.is_copy(uid_list[f], u, threshold)), None)
+        for f in kept:
+            similarity = seg.copy_similarity(uid_list[f], u, threshold)
+            if similarity is not None:
+                return f, similarity
+        return None
     first = np.flatnonzero(seg.are_copies([uid_list[f] for f in kept], u, threshold))
-    return kept[int(first[0])] if len(first) else None
+    return (kept[int(first[0])], None) if len(first) else None
 
 
 def _is_boilerplate(occ: list[int], flagged: list[bool], doc_group: list[int], doc_list: list[int],

@@ -161,7 +161,9 @@ def test_first_kept_copy_is_the_same_found_one_by_one_or_in_one_array_call(monke
     for scan_up_to in (10**6, 0):  # every call one by one; every call as arrays
         monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
         found[scan_up_to] = [policy._first_copy(seg, kept, i, uid_list, 0.5) for kept, i in cases]
-    assert found[0] == found[10**6]
+    assert [f and f[0] for f in found[0]] == [f and f[0] for f in found[10**6]]
+    for (kept, i), f in zip(cases, found[10**6]):  # one by one, the similarity comes along
+        assert f is None or f[1] == seg.similarity(uid_list[i], uid_list[f[0]])
     hits = sum(f is not None for f in found[0])
     assert 50 < hits < 250  # both answers are common
 
@@ -171,4 +173,4 @@ def test_first_kept_copy_is_the_same_found_one_by_one_or_in_one_array_call(monke
     uid_list[99] = uid_list[150] = uid_list[151] = 55  # no set
     for scan_up_to in (10**6, 0):
         monkeypatch.setattr(policy, "SCAN_KEPT_UP_TO", scan_up_to)
-        assert policy._first_copy(named, [99, 150], 151, uid_list, 0.5) == 99
+        assert policy._first_copy(named, [99, 150], 151, uid_list, 0.5)[0] == 99
