@@ -11,7 +11,8 @@ engine's folder (`folder()`: in memory where the system has a tmpfs at /dev/shm)
 `Parcel` naming it; `take` reads the file back, each array straight into its own buffer (no
 copy after the read), and deletes the file. Objects smaller than INLINE_MAX, and any object
 whose file cannot be written (a full tmpfs), travel in the pipe as before: only the speed
-differs, never the object.
+differs, never the object. The engine removes its folder when it closes; a folder that a killed
+run left behind is removed by the next engine that starts (`folder`).
 """
 
 from __future__ import annotations
@@ -41,14 +42,43 @@ class Parcel:
     sizes: tuple[int, ...]
 
 
+PREFIX = "dedupe-transfer-"
+
+
 def folder() -> str:
     """A new private folder for one engine's parcels: under /dev/shm when it is a writable
-    directory (a tmpfs: the files never reach a disk), else in the temporary directory."""
-    base = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) and os.access(SHARED_MEMORY, os.W_OK) else None
+    directory (a tmpfs: the files never reach a disk), else in the temporary directory. Its
+    name carries this process's id, and the folders of processes that no longer exist (a run
+    killed before it could remove its own) are removed first: on a tmpfs they hold memory."""
+    if os.path.isdir(SHARED_MEMORY) and os.access(SHARED_MEMORY, os.W_OK):
+        try:
+            return _new_folder(SHARED_MEMORY)
+        except OSError:
+            pass
+    return _new_folder(tempfile.gettempdir())
+
+
+def _new_folder(base: str) -> str:
+    _remove_orphans(base)
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base)
+
+
+def _remove_orphans(base: str) -> None:
+    """Remove the parcel folders in `base` whose process has ended."""
     try:
-        return tempfile.mkdtemp(prefix="dedupe-transfer-", dir=base)
+        names = [n for n in os.listdir(base) if n.startswith(PREFIX)]
     except OSError:
-        return tempfile.mkdtemp(prefix="dedupe-transfer-")
+        return
+    for name in names:
+        pid = name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            remove(os.path.join(base, name))
+        except OSError:  # alive, another user's
+            pass
 
 
 def remove(path: str) -> None:

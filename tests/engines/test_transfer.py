@@ -67,3 +67,23 @@ def test_the_process_engine_sends_large_items_as_files_and_removes_its_folder():
         assert total == int(values.sum())
         assert np.array_equal(doubled, values * 2)
         assert backwards == words[::-1]
+
+
+def test_a_killed_runs_parcel_folder_is_removed_by_the_next_engine(tmp_path, monkeypatch):
+    """A run killed before it could clean up leaves its folder (memory, on a tmpfs): the next
+    engine's folder() removes the folders of processes that have ended, and no other."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(transfer, "SHARED_MEMORY", str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"{transfer.PREFIX}{int(ended.stdout)}-abc"
+    alive = tmp_path / f"{transfer.PREFIX}{os.getppid()}-def"  # our parent: alive
+    other = tmp_path / "someone-else"
+    for path in (dead, alive, other):
+        path.mkdir()
+        (path / "parcel").write_bytes(b"x" * 10)
+    mine = transfer.folder()
+    assert mine.startswith(str(tmp_path / f"{transfer.PREFIX}{os.getpid()}-"))
+    assert not dead.exists() and alive.exists() and other.exists()
+    transfer.remove(mine)
