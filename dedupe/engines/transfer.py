@@ -12,7 +12,8 @@ engine's folder (`folder()`: in memory where the system has a tmpfs at /dev/shm)
 copy after the read), and deletes the file. Objects smaller than INLINE_MAX, and any object
 whose file cannot be written (a full tmpfs), travel in the pipe as before: only the speed
 differs, never the object. The engine removes its folder when it closes; a folder that a killed
-run left behind is removed by the next engine that starts (`folder`).
+run left behind is removed by the next engine that starts, once it has not changed for ten
+minutes (`folder`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -63,21 +65,31 @@ def _new_folder(base: str) -> str:
     return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base)
 
 
+ORPHAN_AGE = 600  # seconds without a parcel coming or going before a folder can be an orphan
+
+
 def _remove_orphans(base: str) -> None:
-    """Remove the parcel folders in `base` whose process has ended."""
+    """Remove the parcel folders in `base` whose process has ended and that have not changed
+    for ORPHAN_AGE seconds. (The age also spares a live run in another PID namespace that
+    shares this /dev/shm, such as another container of a pod: its folder changes with every
+    batch.)"""
     try:
         names = [n for n in os.listdir(base) if n.startswith(PREFIX)]
     except OSError:
         return
+    now = time.time()
     for name in names:
         pid = name[len(PREFIX):].split("-", 1)[0]
+        path = os.path.join(base, name)
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
+            if now - os.stat(path).st_mtime < ORPHAN_AGE:
+                continue
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            remove(os.path.join(base, name))
-        except OSError:  # alive, another user's
+            remove(path)
+        except OSError:  # gone meanwhile, or alive and another user's
             pass
 
 

@@ -71,7 +71,8 @@ def test_the_process_engine_sends_large_items_as_files_and_removes_its_folder():
 
 def test_a_killed_runs_parcel_folder_is_removed_by_the_next_engine(tmp_path, monkeypatch):
     """A run killed before it could clean up leaves its folder (memory, on a tmpfs): the next
-    engine's folder() removes the folders of processes that have ended, and no other."""
+    engine's folder() removes the folders of processes that have ended, once they have not
+    changed for ORPHAN_AGE, and no other."""
     import subprocess
     import sys
 
@@ -80,10 +81,13 @@ def test_a_killed_runs_parcel_folder_is_removed_by_the_next_engine(tmp_path, mon
     dead = tmp_path / f"{transfer.PREFIX}{int(ended.stdout)}-abc"
     alive = tmp_path / f"{transfer.PREFIX}{os.getppid()}-def"  # our parent: alive
     other = tmp_path / "someone-else"
-    for path in (dead, alive, other):
+    recent = tmp_path / f"{transfer.PREFIX}{int(ended.stdout)}-ghi"  # changed lately: perhaps alive elsewhere
+    for path in (dead, alive, other, recent):
         path.mkdir()
         (path / "parcel").write_bytes(b"x" * 10)
+        if path != recent:
+            os.utime(path, (1, 1))  # untouched for ages
     mine = transfer.folder()
     assert mine.startswith(str(tmp_path / f"{transfer.PREFIX}{os.getpid()}-"))
-    assert not dead.exists() and alive.exists() and other.exists()
+    assert not dead.exists() and alive.exists() and other.exists() and recent.exists()
     transfer.remove(mine)
