@@ -77,7 +77,7 @@ def ingest(input_dir: str | Path, stage: str | Path, config: Config,
                 if isinstance(item, Document):
                     writer.add(item)
                 elif isinstance(item, DocumentTable):  # a JSONL file read whole
-                    writer.add_table(item.table, item.weights)
+                    writer.add_table(item.table)
                 else:
                     skips.append(item)
     finally:

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ..config import Config
-from .stores import DOCUMENT_SCHEMA, LINE_WEIGHT
+from .readers import _is_utf8, first_line_span, title
+from .stores import DOCUMENT_SCHEMA
 from .utf8 import utf8_of
 
 MAX_BYTES = 256 << 20
@@ -33,15 +34,14 @@ HEAD_BYTES = 4096
 line does not end within them is decoded whole."""
 
 
-def jsonl_documents(data: bytes, rel: str, config: Config, seen_ids: dict[str, str],
-                    title_of, first_line_span) -> tuple[pa.Table, np.ndarray] | None:
-    """(staged documents in DOCUMENT_SCHEMA, their weights) of a JSONL file's bytes, or None
-    when the line reader must read it. `seen_ids` (doc id -> source of the run's documents so
-    far) is updated only when the table is returned. `title_of` and `first_line_span` are the
-    line reader's own title rules (`readers.title`, `readers.first_line_span`)."""
+def jsonl_documents(data: bytes, rel: str, config: Config, seen_ids: dict[str, str]) -> pa.Table | None:
+    """The staged documents (DOCUMENT_SCHEMA) of a JSONL file's bytes, or None when the line
+    reader must read it. `seen_ids` (doc id -> source of the run's documents so far) is updated
+    only when the table is returned. Titles follow the line reader's own rules (`readers.title`,
+    `readers.first_line_span`)."""
     names = [config.text_field] + [f for f in (config.id_field, config.title_field) if f]
     if (len(data) > MAX_BYTES or len(set(names)) != len(names) or data.startswith(b"\xef\xbb\xbf")
-            or config.encoding.lower().replace("_", "-") not in ("utf-8", "utf8")):
+            or not _is_utf8(config.encoding)):
         return None
     lines = [n for n, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]
     if not lines:
@@ -68,19 +68,17 @@ def jsonl_documents(data: bytes, rel: str, config: Config, seen_ids: dict[str, s
     doc_ids = ids.to_pylist() if ids is not None else sources
     if len(set(doc_ids)) != len(doc_ids) or any(seen_ids.get(i, s) != s for i, s in zip(doc_ids, sources)):
         return None  # a duplicate id: the line reader skips the later ones
-    titles = _titles(text, data, offsets, table.column(config.title_field).to_pylist() if config.title_field else None,
-                     title_of, first_line_span)
+    titles = _titles(text, data, offsets, table.column(config.title_field).to_pylist() if config.title_field else None)
     if titles is None:
         return None  # a blank text
     for i, s in zip(doc_ids, sources):
         seen_ids[i] = s
     documents = pa.Table.from_arrays([pa.array(doc_ids, pa.string()), pa.array(sources, pa.string()),
                                       pa.array(titles, pa.string()), text], schema=DOCUMENT_SCHEMA)
-    return documents, _weights(data, offsets)
+    return documents
 
 
-def _titles(text: pa.Array, data: np.ndarray, offsets: np.ndarray, given: list | None, title_of,
-            first_line_span) -> list[str] | None:
+def _titles(text: pa.Array, data: np.ndarray, offsets: np.ndarray, given: list | None) -> list[str] | None:
     """Each document's title (the given one when it is a non-blank string, else the text's
     first non-empty line, as `readers.make_document` chooses), or None when a text is blank.
     Found in the first HEAD_BYTES bytes of each text, or in the whole text when its first line
@@ -97,15 +95,6 @@ def _titles(text: pa.Array, data: np.ndarray, offsets: np.ndarray, given: list |
         if span is None:
             return None
         g = given[k] if given is not None else None
-        out.append(title_of(g) if isinstance(g, str) and g.strip() else title_of(head[span[0]:span[1]]))
+        out.append(title(g) if isinstance(g, str) and g.strip() else title(head[span[0]:span[1]]))
     return out
 
-
-def _weights(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """`stores.weights_of` of the texts, from their bytes: characters plus LINE_WEIGHT a line
-    break (a character is a byte that is not a UTF-8 continuation byte, 10xxxxxx)."""
-    breaks = np.flatnonzero(data == 10)
-    lines = np.searchsorted(breaks, offsets[1:]) - np.searchsorted(breaks, offsets[:-1])
-    continuation = np.flatnonzero((data & 0xC0) == 0x80)
-    chars = np.diff(offsets) - (np.searchsorted(continuation, offsets[1:]) - np.searchsorted(continuation, offsets[:-1]))
-    return chars + LINE_WEIGHT * lines

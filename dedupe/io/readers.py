@@ -160,12 +160,11 @@ def check_input(root: str | Path) -> None:
 
 @dataclass(frozen=True)
 class DocumentTable:
-    """The documents of one whole input file as a staged table (`stores.DOCUMENT_SCHEMA`), with
-    each one's weight (`stores.weights_of`): what `read_inputs(tables=True)` yields for a JSONL
-    file that Arrow's parser reads whole (`jsonl_table.py`)."""
+    """The documents of one whole input file as a staged table (`stores.DOCUMENT_SCHEMA`): what
+    `read_inputs(tables=True)` yields for a JSONL file that Arrow's parser reads whole
+    (`jsonl_table.py`)."""
 
     table: object  # pa.Table
-    weights: object  # np.ndarray
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -180,14 +179,20 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None,
     entries = discover(root, exclude)
     if not any(e.reason is None for e in entries):
         raise _nothing_to_read(root)
+    if tables:
+        from .jsonl_table import jsonl_documents
     seen_ids: dict[str, str] = {}
     for entry in track(entries, len(entries), "read"):
-        if tables and entry.reason is None and reader_for(entry.path.name) is read_jsonl:
-            whole = _jsonl_table(entry, config, seen_ids)
+        if tables and entry.reason is None and reader_for(entry.path.name) is read_jsonl and entry.path.is_file():
+            data = read_bytes(entry.path, entry.rel)
+            whole = None if isinstance(data, Skip) else jsonl_documents(data, entry.rel, config, seen_ids)
             if whole is not None:
-                yield whole
+                yield DocumentTable(whole)
                 continue
-        for item in read_entry(entry, config):
+            items = iter([data]) if isinstance(data, Skip) else jsonl_lines(data, entry.rel, config)  # read once
+        else:
+            items = read_entry(entry, config)
+        for item in items:
             if isinstance(item, Document):
                 first = seen_ids.setdefault(item.doc_id, item.source)
                 if first != item.source:
@@ -195,20 +200,6 @@ def read_inputs(root: str | Path, config: Config, exclude: Path | None = None,
             if isinstance(item, Skip):
                 log.warning("skipped %s: %s", item.source, item.reason)
             yield item
-
-
-def _jsonl_table(entry: Entry, config: Config, seen_ids: dict[str, str]) -> DocumentTable | None:
-    """The file as a `DocumentTable` when Arrow's JSON parser can read it whole (`jsonl_table`),
-    else None (the caller reads it line by line)."""
-    from .jsonl_table import jsonl_documents
-
-    if not entry.path.is_file():
-        return None
-    data = read_bytes(entry.path, entry.rel)
-    if isinstance(data, Skip):
-        return None
-    found = jsonl_documents(data, entry.rel, config, seen_ids, title, first_line_span)
-    return None if found is None else DocumentTable(*found)
 
 
 def _nothing_to_read(root: Path) -> InputError:
@@ -334,6 +325,11 @@ def read_jsonl(path: Path, rel: str, config: Config) -> Iterator[Document | Skip
     if isinstance(data, Skip):
         yield data
         return
+    yield from jsonl_lines(data, rel, config)
+
+
+def jsonl_lines(data: bytes, rel: str, config: Config) -> Iterator[Document | Skip]:
+    """The documents (and skips) of a JSONL file's bytes, line by line."""
     utf8 = _is_utf8(config.encoding)
     name = "UTF-8" if utf8 else config.encoding
     for lineno, raw in enumerate(data.split(b"\n"), start=1):

@@ -13,7 +13,7 @@ import dedupe
 from dedupe.config import Config
 from dedupe.io import readers
 from dedupe.io.readers import DocumentTable, read_inputs
-from dedupe.io.stores import weights_of
+from dedupe.io.stores import text_weights, weights_of
 from dedupe.model import Document
 from tests.conftest import RAW
 
@@ -27,7 +27,7 @@ def _expanded(items) -> tuple[list, int]:
         if isinstance(item, DocumentTable):
             tables += 1
             rows = item.table.to_pylist()
-            assert item.weights.tolist() == weights_of([r["text"] for r in rows]).tolist()
+            assert text_weights(item.table).tolist() == weights_of([r["text"] for r in rows]).tolist()
             out += [Document(**row) for row in rows]
         else:
             out.append(item)
@@ -99,7 +99,19 @@ def test_a_run_on_jsonl_writes_the_same_bytes_either_way(tmp_path, monkeypatch):
     _write(tmp_path / "in" / "a.jsonl", [{"text": a} for a in ARTICLES] * 3)
     whole_out, lines_out = tmp_path / "whole", tmp_path / "lines"
     dedupe.run(tmp_path / "in", whole_out, Config(batch_docs=4))
-    monkeypatch.setattr(readers, "_jsonl_table", lambda *args: None)
+    from dedupe.io import jsonl_table
+
+    monkeypatch.setattr(jsonl_table, "jsonl_documents", lambda *args: None)
     dedupe.run(tmp_path / "in", lines_out, Config(batch_docs=4))
     for name in ("documents.parquet", "segments.parquet", "clusters.parquet", "report.json"):
         assert (whole_out / name).read_bytes() == (lines_out / name).read_bytes(), name
+
+
+def test_a_file_left_to_the_line_reader_is_read_from_disk_once(tmp_path, monkeypatch):
+    (tmp_path / "a.jsonl").write_text('{"text": "ok"}\n{"text": 42}\n', encoding="utf-8")
+    reads = []
+    original = readers.read_bytes
+    monkeypatch.setattr(readers, "read_bytes", lambda path, rel: reads.append(rel) or original(path, rel))
+    items, tables = _expanded(read_inputs(tmp_path, Config(), tables=True))
+    assert tables == 0 and reads == ["a.jsonl"]
+    assert [type(i).__name__ for i in items] == ["Document", "Skip"]
