@@ -343,7 +343,9 @@ class SignatureMatrix:
         return SignatureMatrix, (self.path, self._rows, self.shape[1])  # re-mapped where it lands
 
     def __getitem__(self, index) -> np.ndarray:
-        out = np.array(self._array[index])
+        out = self._array[index]
+        if np.may_share_memory(out, self._array):  # a view (basic indexing); fancy indexing copied already
+            out = out.copy()
         if self._drop:
             self._map.madvise(mmap.MADV_DONTNEED)
         return out

@@ -136,6 +136,12 @@ def _match_keys() -> None:
     match_keys(["A few words."])
 
 
+def _templates() -> None:
+    from ..text.templates import template_keys
+
+    template_keys(["One two three 4 five"])
+
+
 def _hash_words() -> None:
     from ..sketch.hashing import hash_words
 
@@ -189,9 +195,9 @@ def _containment_queries() -> None:
 # on with the containment queries and by then finds the fork server's three cached. The workers
 # are forked 0.2 s sooner than when the fork server also compiled MinHash, and nothing is compiled
 # twice (whichever process is late for a kernel compiles it itself: the same code, only slower).
-_PREPARE_ORDER = (_match_keys, _hash_words, _char_shingles, _minhash, _intersections, _unique_rows)
-_MATCH_ORDER = (_unique_rows, _intersections, _minhash, _containment_queries, _match_keys, _hash_words, _char_shingles,
-                _utf8)
+_PREPARE_ORDER = (_match_keys, _templates, _hash_words, _char_shingles, _minhash, _intersections, _unique_rows)
+_MATCH_ORDER = (_unique_rows, _intersections, _minhash, _containment_queries, _match_keys, _templates, _hash_words,
+                _char_shingles, _utf8)
 
 
 def load_match_kernels() -> bool:
@@ -298,6 +304,17 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
     counts = np.zeros(n, dtype=np.int64)
     used = _compiled().ascii_words(buf, offsets, ascii.LETTER, ascii.WORD, out, counts)
     return out[:used].tobytes().decode("ascii"), counts
+
+
+def templates(buf: np.ndarray, offsets: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(the templates' bytes; each text's template span in them, (n, 2); literal words per text)."""
+    n = len(offsets) - 1
+    out = np.empty(len(buf) + n, dtype=np.uint8)
+    spans = np.empty(2 * n, dtype=np.int64)
+    literals = np.empty(n, dtype=np.int64)
+    used = _compiled().templates(buf, offsets, ascii.WORD, ascii.UPPER, ascii.DIGIT, ascii.LOWER, out, spans,
+                                 literals)
+    return out[:used].tobytes(), spans.reshape(n, 2), literals
 
 
 def hash_words(buf: np.ndarray, counts: np.ndarray, out: np.ndarray) -> int:

@@ -125,6 +125,50 @@ def ascii_words(buf, offsets, letter, word, out, counts):
     return o
 
 @_jit
+def templates(buf, offsets, word, upper, digit, lower, out, spans, literals):
+    """The array pass of `text.templates.template_keys` over the ASCII texts
+    buf[offsets[s]:offsets[s+1]]: each text's template (its words lower-cased, a run of
+    variable words, capitalised and not first or holding a digit, as one "#", joined by single
+    spaces) written to out[spans[2s]:spans[2s+1]], and literals[s] = its literal words.
+    `word`, `upper` and `digit` are byte classes as 256 booleans, `lower` the lower-case map.
+    Returns the bytes written (at most one per byte and one per text)."""
+    o = 0
+    for s in range(offsets.shape[0] - 1):
+        p, hi = offsets[s], offsets[s + 1]
+        spans[2 * s] = o
+        literal = 0
+        count = 0
+        previous = False  # the word before was variable
+        while p < hi:
+            if not word[buf[p]]:
+                p += 1
+                continue
+            q = p
+            has_digit = False
+            while q < hi and word[buf[q]]:
+                has_digit = has_digit or digit[buf[q]]
+                q += 1
+            variable = has_digit or (count > 0 and upper[buf[p]])
+            if not variable:
+                for j in range(p, q):
+                    out[o] = lower[buf[j]]
+                    o += 1
+                out[o] = 32
+                o += 1
+                literal += 1
+            elif count == 0 or not previous:
+                out[o] = 35  # "#"
+                out[o + 1] = 32
+                o += 2
+            previous = variable
+            count += 1
+            p = q
+        spans[2 * s + 1] = o - 1 if o > spans[2 * s] else o  # without the last space
+        literals[s] = literal
+    return o
+
+
+@_jit
 def utf8_positions(data, starts, ascii, text, chars, out):
     """`io.utf8.byte_positions`: out[i] = the byte offset in `data` (UTF-8 texts, text t from
     byte starts[t]) of character chars[i] of text text[i]. An ASCII text's is starts + chars;

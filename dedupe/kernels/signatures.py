@@ -23,6 +23,8 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
                                 "uint64[::1]", "uint64[::1]", "int64[::1]")),
     "ascii_words": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "boolean[::1]", "uint8[::1]",
                               "int64[::1]")),
+    "templates": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "boolean[::1]", "boolean[::1]",
+                            "uint8[::1]", "uint8[::1]", "int64[::1]", "int64[::1]")),
     "unique_rows": ("int64", ("uint64[::1]", "int64[::1]", "uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
     "intersections": ("void", ("uint64[::1]", "int64[::1]", "int64[::1]", "int64[::1]", "int64[::1]")),
     "hash_words": ("int64", ("uint8[::1]", "int64[::1]", "uint64[::1]")),

@@ -38,14 +38,14 @@ def template_key(text: str) -> int:
 
 
 def template_keys(texts: Sequence[str]) -> list[int]:
-    """`template_key` of each text, computed for the whole batch in array operations.
+    """`template_key` of each text, computed for the whole batch at once.
 
     Texts whose words are plain runs of [A-Za-z0-9_] (no newline, no dotted abbreviation, no
     letter or digit outside ASCII: curly quotes and dashes are only separators, like a space)
     are joined into one byte array: word boundaries, each word's text, whether it is
     capitalised or holds a digit, the runs of masked words and the template bytes are computed
-    over all of them at once; only the hashing is per text. The others (rare) go through
-    `template_key`."""
+    over all of them at once, in one compiled pass (`kernels.templates`) or in array
+    operations; only the hashing is per text. The others (rare) go through `template_key`."""
     out = [0] * len(texts)
     fast, plain = [], []
     for i, text in enumerate(texts):
@@ -63,6 +63,18 @@ def template_keys(texts: Sequence[str]) -> list[int]:
             fast.append(i)
             plain.append(spaced(text))
     if not fast:
+        return out
+    hash64 = xxhash.xxh3_64_intdigest
+    from .. import kernels
+
+    if kernels.use_compiled(sum(map(len, plain))):  # the same bytes from one compiled pass
+        offsets = np.zeros(len(plain) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in plain], out=offsets[1:])
+        joined, spans, literals = kernels.templates(np.frombuffer("".join(plain).encode("ascii"), dtype=np.uint8),
+                                                    offsets)
+        for t in np.flatnonzero(literals >= MIN_TEMPLATE_LITERALS).tolist():
+            a, b = spans[t]
+            out[fast[t]] = hash64(joined[a:b]) or 1
         return out
     buf = np.frombuffer("\n".join(plain).encode("ascii"), dtype=np.uint8)
     word = WORD[buf]
@@ -87,7 +99,6 @@ def template_keys(texts: Sequence[str]) -> list[int]:
     joined = template.tobytes()
     last = np.concatenate((k_text[1:] != k_text[:-1], [True]))
     lo = at[:-1][np.concatenate(([True], last[:-1]))]
-    hash64 = xxhash.xxh3_64_intdigest
     for t, a, b in zip(k_text[last].tolist(), lo.tolist(), (at[1:][last] - 1).tolist()):
         if literals[t] >= MIN_TEMPLATE_LITERALS:
             out[fast[t]] = hash64(joined[a:b]) or 1

@@ -115,3 +115,11 @@ def test_a_file_left_to_the_line_reader_is_read_from_disk_once(tmp_path, monkeyp
     items, tables = _expanded(read_inputs(tmp_path, Config(), tables=True))
     assert tables == 0 and reads == ["a.jsonl"]
     assert [type(i).__name__ for i in items] == ["Document", "Skip"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"{}", b"{}\n", b"\n\n{}\n \n  {}\n\t\n", b" {}\n\r\n{}\r\n",
+                                  b"\x0b\n\x0c{}", b"{}\n\n\n", b"\xc2\xa0\n{}"])
+def test_non_blank_lines_are_those_bytes_strip_keeps(data):
+    from dedupe.io.jsonl_table import _nonblank_lines
+
+    assert _nonblank_lines(data) == [n for n, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]

@@ -206,6 +206,20 @@ def test_match_keys_in_one_compiled_pass_equal_key_and_words(compiled):
     assert match_keys(texts) == (keys, counts)
 
 
+def test_templates_in_one_compiled_pass_equal_the_array_pass_and_template_key(compiled):
+    from dedupe.text.templates import template_key, template_keys
+    from tests.text.test_templates import FURNITURE, noise
+
+    texts = FURNITURE + noise(3000) + [line for path in sorted(RAW.glob("*.txt"))
+                                       for line in path.read_text("utf-8").split("\n")]
+    compiled(True)
+    keys = template_keys(texts)
+    assert keys == [template_key(t) for t in texts]
+    assert sum(k != 0 for k in keys) > 100  # most seed lines have a template
+    compiled(False)
+    assert template_keys(texts) == keys
+
+
 UTF8_TEXTS = ["plain ascii text", "caf\u00e9 au lait \u2014 \u201cquoted\u201d", "", "\U0001F600 emoji \U0001F600 x",
               "e\u0301 combining", "\u4e2d\u6587\u5b57 and ascii", "x"]
 

@@ -65,9 +65,9 @@ print(json.dumps([before, after]))
 
 
 @pytest.mark.parametrize("load,kernels", [
-    ("load_prepare_kernels", {"minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
+    ("load_prepare_kernels", {"minhash", "char_shingles", "ascii_words", "templates", "hash_words", "unique_rows",
                               "intersections"}),
-    ("load_match_kernels", {"minhash", "char_shingles", "ascii_words", "hash_words", "unique_rows",
+    ("load_match_kernels", {"minhash", "char_shingles", "ascii_words", "templates", "hash_words", "unique_rows",
                             "inverted_index", "containment_queries", "intersections", "utf8_positions",
                             "copy_ranges"}),
 ])

@@ -20,12 +20,16 @@ FURNITURE = [
 ]
 
 
-def test_the_batch_gives_each_text_its_own_template_key():
-    rng = random.Random(0)
+def noise(n: int, seed: int = 0) -> list[str]:
+    """Short random texts of letters, capitals, digits, separators and a few non-ASCII characters."""
+    rng = random.Random(seed)
     alphabet = "aAbBzZ019_ .,\t'-#\u2019\u201c\u00e9\u00a0\u00b2"
-    noise = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+def test_the_batch_gives_each_text_its_own_template_key():
     lines = [line for path in sorted(RAW.glob("*.txt")) for line in path.read_text("utf-8").split("\n")]
-    texts = FURNITURE + lines + noise
+    texts = FURNITURE + lines + noise(3000)
     assert template_keys(texts) == [template_key(t) for t in texts]
     assert template_keys([]) == []
 
