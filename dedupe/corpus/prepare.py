@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config
-from ..sketch.sets import ShingleSets, word_shingle_sets
-from ..text.nearcopy import batch_links
+from ..sketch.hashing import hash_words
+from ..sketch.sets import ShingleSets, word_hash_shingle_sets
+from ..text.nearcopy import KeyTable, batch_link_ids
 from ..text.templates import template_keys
 from .keys import DOC_CONTAINMENT_SAMPLE, document_shingle_sets, joined_keys, key_hash, segment_keys
 
@@ -76,36 +77,40 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
     max_template_words = config.boilerplate_max_words
     seg_doc, seg_start, seg_end, seg_keys, seg_words = segment_keys(texts, config.segmentation)
 
-    first: dict[str, int] = {}  # key -> its hash, in first-seen order
+    index: dict[str, int] = {}  # key -> its position in first-seen order
     key_words: list[int] = []
     templated: list[int] = []  # keys short enough to be furniture, and their first texts
     template_texts: list[str] = []
-    seg_key: list[int] = []
+    seg_id: list[int] = []
     for key, n, d, start, end in zip(seg_keys, seg_words, seg_doc, seg_start, seg_end):
-        h = first.get(key)
-        if h is None:
-            h = first[key] = key_hash(key)
+        k = index.get(key)
+        if k is None:
+            k = index[key] = len(key_words)
             if n <= max_template_words:
-                templated.append(len(key_words))
+                templated.append(k)
                 template_texts.append(texts[d][start:end])
             key_words.append(n)
-        seg_key.append(h)
+        seg_id.append(k)
+    keys = list(index)
+    hashes = np.array([key_hash(k) for k in keys], dtype=np.uint64)
     key_template = np.zeros(len(key_words), dtype=np.uint64)
     key_template[templated] = np.array(template_keys(template_texts), dtype=np.uint64)
-
-    extensions = [(first[a], first[b]) for a, b in batch_links(seg_doc, seg_keys, seg_words)]  # text/nearcopy.py
+    # The keys' word hashes, once: for the near copies and for the keys' shingles (a key of no
+    # words, a text of no word characters, has its words hashed as an empty text's: none).
+    table = KeyTable(keys, *hash_words([k if w else "" for k, w in zip(keys, key_words)]))
+    hash_of = hashes.tolist()
+    extensions = [(hash_of[a], hash_of[b]) for a, b in batch_link_ids(seg_doc, seg_id, seg_words, table)]
     doc_texts = joined_keys(len(texts), seg_doc, seg_keys, seg_words)
 
-    keys = list(first)
-    key_sets, key_sigs = word_shingle_sets([k if w else "" for k, w in zip(keys, key_words)],
-                                           config.shingle_size, config.num_perm, config.seed, sets=True)
+    key_sets, key_sigs = word_hash_shingle_sets(table.words, table.offsets, config.shingle_size, config.num_perm,
+                                                config.seed, sets=True)
     passages = np.flatnonzero(np.array(key_words, dtype=np.int64) >= config.min_containment_words)
     doc_sets, doc_sigs = document_shingle_sets(doc_texts, config)
     return PreparedBatch(
         seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
         seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),
-        seg_key=np.array(seg_key, dtype=np.uint64),
-        keys=keys, key_hash=np.array(list(first.values()), dtype=np.uint64),
+        seg_key=hashes[np.array(seg_id, dtype=np.int64)],
+        keys=keys, key_hash=hashes,
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_passages=key_sets.take(passages, ids=passages),
         key_template=key_template, extensions=extensions,

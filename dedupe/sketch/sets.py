@@ -20,6 +20,7 @@ from .shingles import char_shingle_hashes, fold32, offsets_after, sample_mask, s
 
 _BATCH = 8192
 _BATCH_CHARS = 4_000_000
+_CHARS_PER_WORD = 6  # the size of a text given by its word hashes, for `_batches`
 
 
 @dataclass
@@ -152,7 +153,18 @@ def word_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, si
     by single spaces (match keys): the exact sets as sorted unique 64-bit hashes (by default
     only when `signatures` is False), and the MinHash signatures (None when `signatures` is
     False)."""
-    return _sketch(texts, lambda batch: shingle_hashes(*hash_words(batch), n), num_perm, seed, signatures,
+    return _sketch(_lengths(texts), lambda lo, hi: shingle_hashes(*hash_words(texts[lo:hi]), n), num_perm, seed,
+                   signatures, not signatures if sets is None else sets)
+
+
+def word_hash_shingle_sets(words: np.ndarray, offsets: np.ndarray, n: int, num_perm: int, seed: int,
+                           signatures: bool = True, sets: bool | None = None) -> tuple[ShingleSets, np.ndarray | None]:
+    """`word_shingle_sets` of texts given by their word hashes (`hashing.hash_words`: text i's
+    are words[offsets[i]:offsets[i+1]]), for a caller that needs the word hashes too."""
+    def shingle(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        return shingle_hashes(words[offsets[lo]: offsets[hi]], offsets[lo: hi + 1] - offsets[lo], n)
+
+    return _sketch(np.diff(offsets) * _CHARS_PER_WORD, shingle, num_perm, seed, signatures,
                    not signatures if sets is None else sets)
 
 
@@ -176,17 +188,22 @@ def char_shingle_sets(texts: Sequence[str], n: int, num_perm: int, seed: int, si
                       sets: bool | None = None, rate: int = 1) -> tuple[ShingleSets, np.ndarray | None]:
     """As `word_shingle_sets`, for character (UTF-8 byte) n-gram shingles of texts, optionally
     of the consistent 1-in-`rate` sample of them (see `sample`)."""
-    return _sketch(texts, lambda batch: char_shingle_hashes(batch, n, rate), num_perm, seed, signatures,
-                   not signatures if sets is None else sets)
+    return _sketch(_lengths(texts), lambda lo, hi: char_shingle_hashes(texts[lo:hi], n, rate), num_perm, seed,
+                   signatures, not signatures if sets is None else sets)
 
 
-def _sketch(items: Sequence, shingle: Callable[[Sequence], tuple[np.ndarray, np.ndarray]], num_perm: int,
+def _lengths(texts: Sequence[str]) -> np.ndarray:
+    return np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+
+
+def _sketch(lengths: np.ndarray, shingle: Callable[[int, int], tuple[np.ndarray, np.ndarray]], num_perm: int,
             seed: int, signatures: bool, want_sets: bool) -> tuple[ShingleSets, np.ndarray | None]:
-    """`shingle(batch)` gives (hashes, offsets) of the shingles of each item of a batch."""
+    """`shingle(lo, hi)` gives (hashes, offsets) of the shingles of each of the items lo..hi-1,
+    whose sizes in characters are `lengths`."""
     parts: list[ShingleSets] = []
-    sigs = np.empty((len(items), num_perm), dtype=np.uint32) if signatures else None
-    for lo, hi in _batches(items):
-        hashes, sh_offsets = shingle(items[lo:hi])
+    sigs = np.empty((len(lengths), num_perm), dtype=np.uint32) if signatures else None
+    for lo, hi in _batches(lengths):
+        hashes, sh_offsets = shingle(lo, hi)
         if sigs is not None:
             # A repeated shingle cannot change a minimum: no need to deduplicate for signing.
             sigs[lo:hi] = minhash_batch(fold32(hashes), sh_offsets, num_perm, seed)
@@ -195,16 +212,16 @@ def _sketch(items: Sequence, shingle: Callable[[Sequence], tuple[np.ndarray, np.
     return ShingleSets.concat(parts), sigs  # no parts (empty sets) unless want_sets
 
 
-def _batches(items: Sequence) -> Iterator[tuple[int, int]]:
-    """(lo, hi) ranges of about _BATCH items or _BATCH_CHARS characters at most (whole articles
-    are character-shingled 8 bytes per character, so a batch is cut by size too).
+def _batches(lengths: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(lo, hi) ranges of about _BATCH items or _BATCH_CHARS characters at most, for items of
+    `lengths` characters (whole articles are character-shingled 8 bytes per character, so a
+    batch is cut by size too).
 
     The ranges are of equal weight, not full ones and a remainder: a small remainder would fall
     below `kernels.MIN_WORK` and run on the numpy path, at several times the cost per item."""
-    n = len(items)
+    n = len(lengths)
     if n == 0:
         return
-    lengths = np.fromiter((len(item) for item in items), dtype=np.int64, count=n)
     weight = np.cumsum(np.maximum(lengths / _BATCH_CHARS, 1 / _BATCH))  # a full batch weighs 1
     parts = int(np.ceil(weight[-1]))
     cuts = np.searchsorted(weight, weight[-1] * np.arange(1, parts) / parts) + 1

@@ -25,6 +25,7 @@ earlier. Two relations:
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -76,6 +77,30 @@ def near_copy(a: list[str], b: list[str]) -> bool:
     return equal >= MIN_SHARED_WORDS
 
 
+@dataclass(frozen=True)
+class KeyTable:
+    """Distinct match keys and their word hashes (`sketch.hashing.hash_words`: key i's are
+    words[offsets[i]:offsets[i+1]]); the links below name keys by their position here. The
+    prepare pass hashes a batch's keys once, for these links and for its signatures."""
+
+    keys: list[str]
+    words: np.ndarray
+    offsets: np.ndarray
+
+    @staticmethod
+    def of(keys: list[str]) -> "KeyTable":
+        from ..sketch.hashing import hash_words
+
+        return KeyTable(keys, *hash_words(keys))
+
+
+def key_ids(keys: Sequence[str]) -> tuple[list[int], KeyTable]:
+    """Each key's position in a table of the distinct keys (first-seen order), and the table."""
+    index: dict[str, int] = {}
+    ids = [index.setdefault(key, len(index)) for key in keys]
+    return ids, KeyTable.of(list(index))
+
+
 def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
     """(later key, earlier key) of the distinct segments of one article that are near copies
     (see `near_copy`) but not equal. `segments`: (match key, words) in article order. One
@@ -86,7 +111,14 @@ def near_copy_links(segments: list[tuple[str, list[str]]]) -> list[tuple[str, st
 
 def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Sequence[int]) -> list[tuple[str, str]]:
     """`near_copy_links` of every article of a batch at once: segments as parallel sequences
-    (document, match key, words), each article's contiguous and in order.
+    (document, match key, words), each article's contiguous and in order."""
+    ids, table = key_ids(keys)
+    return [(table.keys[a], table.keys[b]) for a, b in near_copy_ids(doc, ids, counts, table)]
+
+
+def near_copy_ids(doc: Sequence[int], ids: Sequence[int], counts: Sequence[int],
+                  table: KeyTable) -> list[tuple[int, int]]:
+    """`batch_near_copy_links` with keys given by their positions in `table`, and returned so.
 
     Only segments whose word counts are within the edit budget of each other are compared
     (a window over each article's segments sorted by length), and only after a cheap
@@ -96,18 +128,17 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     stays linear; real articles never reach either bound. The windows and the screen are
     array operations over the whole batch (vocabularies as sets of word hashes); only the
     alignments of the pairs that pass are Python."""
-    from ..sketch.hashing import hash_words
+    from ..sketch.arrays import ranges
     from ..sketch.sets import ShingleSets, unique_per_set
 
-    first: dict[tuple[int, str], int] = {}  # each article's distinct keys, first-seen order
-    for d, key, n in zip(doc, keys, counts):
-        if MIN_SHARED_WORDS <= n <= MAX_WORDS:
-            first.setdefault((d, key), n)
+    doc, ids, counts = (np.asarray(v, dtype=np.int64) for v in (doc, ids, counts))
+    ok = (counts >= MIN_SHARED_WORDS) & (counts <= MAX_WORDS)
+    # each article's distinct keys in first-seen order (a key's count is the same wherever it is)
+    _, first = np.unique(doc[ok] * len(table.keys) + ids[ok], return_index=True)
+    first.sort()
     if len(first) < 2:
         return []
-    item_doc = np.fromiter((d for d, _ in first), dtype=np.int64, count=len(first))
-    item_key = [key for _, key in first]
-    item_n = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    item_doc, item_key, item_n = doc[ok][first], ids[ok][first], counts[ok][first]
     order = np.lexsort((np.arange(len(first)), item_n, item_doc))  # per article by (length, first seen)
     sizes, docs = item_n[order], item_doc[order]
     budget = edit_budget(sizes)
@@ -120,8 +151,13 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
     span = np.maximum(np.arange(len(order)) - lowest, 0)
     if not span.any():
         return []
-    vocab = ShingleSets(*unique_per_set(*hash_words(item_key)))
-    sizes_v = np.diff(vocab.offsets)
+    # each key's vocabulary (its distinct word hashes), once per key of the items
+    held, item_vocab = np.unique(item_key, return_inverse=True)
+    sizes_w = table.offsets[held + 1] - table.offsets[held]
+    offsets_w = np.zeros(len(held) + 1, dtype=np.int64)
+    np.cumsum(sizes_w, out=offsets_w[1:])
+    vocab = ShingleSets(*unique_per_set(table.words[ranges(table.offsets[held], sizes_w)], offsets_w))
+    sizes_v = np.diff(vocab.offsets)[item_vocab]
     out = []
     # The screen's pairs in runs of whole positions of about SCREEN_CHUNK pairs: a batch of long
     # template pages has up to MAX_SCREENED pairs per line, too many to hold at once.
@@ -135,21 +171,22 @@ def batch_near_copy_links(doc: Sequence[int], keys: Sequence[str], counts: Seque
         group_start = np.repeat(np.cumsum(span[first:last]) - span[first:last], span[first:last])
         other = pos - 1 - (np.arange(len(pos)) - group_start)  # nearest first
         a, b = order[other], order[pos]
-        shared = vocab.intersections(a, b)
+        shared = vocab.intersections(item_vocab[a], item_vocab[b])
         screened = (sizes_v[a] - shared <= budgets[other]) & (sizes_v[b] - shared <= budgets[pos])
         # the first MAX_ALIGNED that pass the screen, per position
         passed = np.concatenate(([0], np.cumsum(screened)))
         aligned = screened & (passed[1:] - passed[group_start] <= MAX_ALIGNED)
-        out.extend(_near_copy_pairs(item_key, np.minimum(a, b)[aligned], np.maximum(a, b)[aligned]))
+        lo, hi = np.minimum(a, b)[aligned], np.maximum(a, b)[aligned]
+        out.extend(_near_copy_pairs(table.keys, item_key[lo].tolist(), item_key[hi].tolist()))
     return out
 
 
-def _near_copy_pairs(item_key: list[str], lo: np.ndarray, hi: np.ndarray) -> list[tuple[str, str]]:
-    """(later key, earlier key) of the pairs (lo, hi) of items that are near copies."""
+def _near_copy_pairs(keys: list[str], earlier: list[int], later: list[int]) -> list[tuple[int, int]]:
+    """(later, earlier) of the pairs of keys (positions in `keys`) that are near copies."""
     out = []
-    for i, j in zip(lo.tolist(), hi.tolist()):
-        if near_copy(item_key[i].split(" "), item_key[j].split(" ")):
-            out.append((item_key[j], item_key[i]))
+    for i, j in zip(earlier, later):
+        if near_copy(keys[i].split(" "), keys[j].split(" ")):
+            out.append((j, i))
     return out
 
 
@@ -186,22 +223,34 @@ def batch_links(doc: Sequence[int], keys: Sequence[str], counts: Sequence[int]) 
     above), for every article of a batch (segments as in `batch_near_copy_links`); the pairs
     are unordered facts about two texts, so an article printed several times in the batch
     (wire copies) is linked once."""
-    doc, keys, counts = _first_of_identical(doc, keys, counts)
-    pieces: dict[int, list[str]] = {}
-    for d, key, n in zip(doc, keys, counts):
+    ids, table = key_ids(keys)
+    return [(table.keys[a], table.keys[b]) for a, b in batch_link_ids(doc, ids, counts, table)]
+
+
+def batch_link_ids(doc: Sequence[int], ids: Sequence[int], counts: Sequence[int],
+                   table: KeyTable) -> list[tuple[int, int]]:
+    """`batch_links` with keys given by their positions in `table`, and returned so."""
+    doc, ids, counts = _first_of_identical(doc, ids, counts)
+    pieces: dict[int, list[int]] = {}
+    for d, k, n in zip(doc, ids, counts):
         if n >= MIN_PIECE_WORDS:
-            pieces.setdefault(d, []).append(key)
-    doubled = [pair for article in pieces.values() if len(article) >= 2 for pair in _doubled(article)]
-    return batch_near_copy_links(doc, keys, counts) + doubled
+            pieces.setdefault(d, []).append(k)
+    doubled = []
+    for article in pieces.values():
+        found = _doubled([table.keys[k] for k in article]) if len(article) >= 2 else []
+        if found:  # rare: positions looked up only then
+            position = {table.keys[k]: k for k in article}
+            doubled += [(position[a], position[b]) for a, b in found]
+    return near_copy_ids(doc, ids, counts, table) + doubled
 
 
-def _first_of_identical(doc: Sequence[int], keys: Sequence[str],
-                        counts: Sequence[int]) -> tuple[list[int], list[str], list[int]]:
+def _first_of_identical(doc: Sequence[int], keys: Sequence[int],
+                        counts: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
     """The segments of the batch without those of an article whose keys, in order, are those of
     an earlier article: its links are the same pairs."""
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[int, ...]] = set()
     out_doc: list[int] = []
-    out_keys: list[str] = []
+    out_keys: list[int] = []
     out_counts: list[int] = []
     start = 0
     for end in range(1, len(doc) + 1):

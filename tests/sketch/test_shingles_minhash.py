@@ -202,7 +202,7 @@ def test_batches_are_equal_parts_within_the_limits():
     from dedupe.sketch import sets
 
     for items in (["a b c"] * 10_000, ["w" * 300] * 20_000, ["x" * 1_000_000] * 9 + ["y"] * 5):
-        bounds = list(sets._batches(items))
+        bounds = list(sets._batches(sets._lengths(items)))
         assert bounds[0][0] == 0 and bounds[-1][1] == len(items)
         assert all(hi == lo for (_, hi), (lo, _) in zip(bounds, bounds[1:]))
         sizes = [hi - lo for lo, hi in bounds]
@@ -210,7 +210,20 @@ def test_batches_are_equal_parts_within_the_limits():
         assert max(sizes) <= sets._BATCH + 1 and max(chars) <= sets._BATCH_CHARS + max(map(len, items))
         if len(set(items)) == 1:  # no small remainder batch
             assert max(sizes) - min(sizes) <= 1
-    assert list(sets._batches([])) == []
+    assert list(sets._batches(sets._lengths([]))) == []
+
+
+def test_shingle_sets_from_word_hashes_equal_those_from_the_texts():
+    from dedupe.sketch.hashing import hash_words
+    from dedupe.sketch.sets import word_hash_shingle_sets, word_shingle_sets
+
+    rng = np.random.default_rng(5)
+    vocab = "the a police said on tuesday city council vote road bridge".split()
+    texts = ["", "one", "two words"] + [" ".join(rng.choice(vocab, rng.integers(1, 40))) for _ in range(500)]
+    sets, sigs = word_shingle_sets(texts, 4, 64, 1, sets=True)
+    got_sets, got_sigs = word_hash_shingle_sets(*hash_words(texts), 4, 64, 1, sets=True)
+    assert np.array_equal(got_sigs, sigs)
+    assert np.array_equal(got_sets.values, sets.values) and np.array_equal(got_sets.offsets, sets.offsets)
 
 
 def test_sets_named_by_id_merge_in_id_order():
