@@ -10,6 +10,7 @@ uid; the keys themselves and their signatures go to files in the staging directo
 from __future__ import annotations
 
 import logging
+from collections import deque
 from functools import partial
 from pathlib import Path
 from typing import Iterator
@@ -53,7 +54,8 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
     occ_doc, occ_uid, occ_start, occ_len, counts, doc_sigs, doc_sample = [], [], [], [], [], [], []
     doc_words, doc_len, doc_key, doc_signed, doc_size = [], [], [], [], []
     first_doc = 0
-    for batch in track(_prepared(stage, docs, config, engine, cache), docs.row_groups, "segment and sign"):
+    row_groups = track(_prepared(stage, docs, config, engine, cache), docs.row_groups, "segment and sign")
+    for batch in (batch for pieces in row_groups for batch in pieces):
         hashes = batch.key_hash.tolist()
         fresh = [i for i, h in enumerate(hashes) if h not in uid_of]
         first_uid = len(uid_of)
@@ -125,16 +127,18 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
 
 
 def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
-              cache: PreparedCache | None) -> Iterator[PreparedBatch]:
-    """The prepared batches in document order: texts sent to the engine, or, for an engine that
-    takes paths (`Engine.by_path`), partitions of the staged input prepared into Parquet parts."""
+              cache: PreparedCache | None) -> Iterator[list[PreparedBatch]]:
+    """The prepared batches in document order, as a list per row group (a pool gets row groups
+    cut into pieces; progress counts row groups): texts sent to the engine, or, for an engine
+    that takes paths (`Engine.by_path`), partitions of the staged input prepared into Parquet
+    parts."""
     if cache is None and getattr(engine, "by_path", False):
         refs = partitions(docs.path, docs.row_groups, tasks=config.partitions or TASKS_PER_WORKER * workers(config))
         written = 0
         for folders in engine.map(partial(prepare_partition, config=config), refs):
             for folder in folders:
                 written += sum(f.stat().st_size for f in Path(folder).iterdir())
-                yield read_partition(folder)
+                yield [read_partition(folder)]
         log.info("%d partitions prepared by path: %.1f MB of Parquet parts, %.0f bytes per document",
                  len(refs), written / 1e6, written / max(docs.count, 1))
         return
@@ -145,13 +149,22 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
         # they are cut into pieces so that each worker gets about TASKS_PER_WORKER (a piece is
         # prepared as a batch would be).
         pieces = max(1, -(-TASKS_PER_WORKER * pool // max(docs.row_groups, 1)))
-        encoded = (_encoded(table.column("text"), pieces) for _, table in docs.iter_tables(("text",)))
-        yield from engine.map(partial(prepare_encoded, config=config), (piece for row_group in encoded
-                                                                          for piece in row_group))
+        counts: deque[int] = deque()  # pieces of each row group sent, in order
+
+        def cut(tables: Iterator[tuple[int, object]]) -> Iterator[EncodedTexts]:
+            for _, table in tables:
+                row_group = _encoded(table.column("text"), pieces)
+                counts.append(len(row_group))
+                yield from row_group
+
+        results = engine.map(partial(prepare_encoded, config=config), cut(docs.iter_tables(("text",))))
+        for first in results:  # a row group's pieces were counted before the first was sent
+            yield [first] + [next(results) for _ in range(counts.popleft() - 1)]
         return
     batches = (data["text"] for _, data in docs.iter_batches(("text",)))
     prepare = partial(prepare_batch, config=config) if cache is None else partial(cache.prepare, config=config)
-    yield from engine.map(prepare, batches)
+    for batch in engine.map(prepare, batches):
+        yield [batch]
 
 
 def _encoded(column, pieces: int) -> list[EncodedTexts]:

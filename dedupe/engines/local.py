@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -57,13 +58,23 @@ class ProcessEngine:
         self.window = window
         self._pool: ProcessPoolExecutor | None = None
         self._folder: str | None = None  # the parcels' folder
+        self._starting: threading.Thread | None = None
 
     def __enter__(self) -> "ProcessEngine":
         self._folder = transfer.folder()
         self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
+        # The pool starts a worker at a submit that finds none idle, and the submit waits for it
+        # (for the fork server, too, when it is still loading): started here, in a thread, the
+        # workers are ready by the first batch, and the caller goes on meanwhile.
+        self._starting = threading.Thread(target=_start_workers, args=(self._pool, self.workers),
+                                          name="dedupe-pool-start", daemon=True)
+        self._starting.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -78,6 +89,15 @@ class ProcessEngine:
         task = partial(transfer.call, fn, into)
         for result in in_order(lambda item: pool.submit(task, transfer.put(item, into)), items, self.window):
             yield transfer.take(result)
+
+
+def _start_workers(pool: ProcessPoolExecutor, n: int) -> None:
+    """Make the pool start its `n` workers, by giving each an empty task."""
+    try:
+        for _ in range(n):
+            pool.submit(int)
+    except RuntimeError:  # the pool was shut down meanwhile
+        pass
 
 
 class _LibraryProcess(ForkServerProcess):
