@@ -66,7 +66,7 @@ def build(stage: Path, docs: DocumentStore, config: Config, known: KnownTexts, e
         fresh_passages = batch.key_passages.ids[is_fresh[batch.key_passages.ids]]  # ids ascending
         passages.add(batch.key_passages.take(
             fresh_passages, ids=first_uid + np.searchsorted(fresh, fresh_passages)))
-        keys.append([batch.keys[i] for i in fresh])
+        keys.append_encoded(batch.key_text, batch.key_offsets, fresh)
         sigs.append(batch.key_sigs[fresh])
         key_words.append(batch.key_words[fresh])
         key_template.append(batch.key_template[fresh])

@@ -2,8 +2,8 @@
 again (segmenting, keys, templates, near copies and signatures: about half of a run).
 
 `prepare.prepare_batch` is a pure function of the batch's texts and the config, so its result
-is stored under a digest of both (and of the library's version) and read back instead of being
-computed. Nightly runs (`incremental`) stage the archive in read order: when the day's inputs
+is stored under a digest of both (and of the library's version and the batch's layout) and read
+back instead of being computed. Nightly runs (`incremental`) stage the archive in read order: when the day's inputs
 sort after the earlier ones (dated folders), every earlier batch is found here; inputs that sort
 in between shift the batches after them, which are prepared again. A run keeps only the entries
 it used, so the cache holds what the current archive needs.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Config
-from .prepare import PreparedBatch, prepare_batch
+from .prepare import FORMAT, PreparedBatch, prepare_batch
 
 
 class PreparedCache:
@@ -29,7 +29,7 @@ class PreparedCache:
     def __init__(self, folder: Path, config: Config) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._config = hashlib.blake2b(json.dumps([__version__, config.to_dict()], sort_keys=True).encode(),
+        self._config = hashlib.blake2b(json.dumps([__version__, FORMAT, config.to_dict()], sort_keys=True).encode(),
                                        digest_size=16).digest()
 
     def digest(self, texts: list[str]) -> str:

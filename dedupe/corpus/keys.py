@@ -25,7 +25,12 @@ DOC_CONTAINMENT_SAMPLE = 32
 
 def key_hash(key: str) -> int:
     """64-bit hash of a match key: texts with equal keys are exact duplicates."""
-    return xxhash.xxh3_64_intdigest(key.encode("utf-8"))
+    return encoded_key_hash(key.encode("utf-8"))
+
+
+def encoded_key_hash(key: bytes) -> int:
+    """`key_hash` of a key's UTF-8 bytes."""
+    return xxhash.xxh3_64_intdigest(key)
 
 
 def segment_keys(texts: Sequence[str], mode: str) -> tuple[list[int], list[int], list[int], list[str], list[int]]:

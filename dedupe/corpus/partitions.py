@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import Config
+from ..io.utf8 import utf8_of
 from ..sketch.sets import ShingleSets
 from .prepare import PreparedBatch, prepare_batch
 
@@ -110,7 +111,7 @@ def read_partition(folder: str | Path) -> PreparedBatch:
     return PreparedBatch(
         seg_doc=_np(seg, "doc"), seg_start=_np(seg, "start"), seg_end=_np(seg, "end"),
         seg_words=_np(seg, "words"), seg_key=_np(seg, "key"),
-        keys=keys.column("text").to_pylist(), key_hash=_np(keys, "hash"), key_words=_np(keys, "words"),
+        **_encoded_keys(keys.column("text")), key_hash=_np(keys, "hash"), key_words=_np(keys, "words"),
         key_sigs=_matrix(keys, "sig", num_perm), key_passages=_sets(t["passages"]),
         key_template=_np(keys, "template"),
         extensions=list(zip(_np(ext, "a").tolist(), _np(ext, "b").tolist())),
@@ -125,7 +126,7 @@ def _tables(b: PreparedBatch) -> dict[str, pa.Table]:
     return {
         "segments": pa.table({"doc": b.seg_doc, "start": b.seg_start, "end": b.seg_end,
                               "words": b.seg_words, "key": b.seg_key}),
-        "keys": pa.table({"text": pa.array(b.keys, pa.string()), "hash": b.key_hash, "words": b.key_words,
+        "keys": pa.table({"text": _key_array(b), "hash": b.key_hash, "words": b.key_words,
                           "template": b.key_template, "sig": _fixed_lists(b.key_sigs)}),
         "passages": _sets_table(b.key_passages),
         "extensions": pa.table({"a": ext[:, 0], "b": ext[:, 1]}),
@@ -133,6 +134,19 @@ def _tables(b: PreparedBatch) -> dict[str, pa.Table]:
                                "signed": b.doc_signed, "size": b.doc_size, "len": b.doc_len}),
         "sample": _sets_table(b.doc_sample),
     }
+
+
+def _key_array(b: PreparedBatch) -> pa.Array:
+    """The batch's keys as an Arrow string column, from their bytes."""
+    return pa.LargeStringArray.from_buffers(len(b.key_offsets) - 1, pa.py_buffer(b.key_offsets),
+                                            pa.py_buffer(b.key_text)).cast(pa.string())
+
+
+def _encoded_keys(column) -> dict[str, np.ndarray]:
+    """`PreparedBatch.key_text` and `key_offsets` of a string column (copies: the batch outlives
+    the table)."""
+    data, offsets = utf8_of(column)
+    return {"key_text": data[offsets[0]: offsets[-1]].copy(), "key_offsets": offsets - offsets[0]}
 
 
 def _fixed_lists(matrix: np.ndarray) -> pa.FixedSizeListArray:

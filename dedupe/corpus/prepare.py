@@ -17,7 +17,13 @@ from ..sketch.hashing import hash_words
 from ..sketch.sets import ShingleSets, word_hash_shingle_sets
 from ..text.nearcopy import KeyTable, batch_link_ids
 from ..text.templates import template_keys
-from .keys import DOC_CONTAINMENT_SAMPLE, document_shingle_sets, joined_keys, key_hash, segment_keys
+from .keys import (DOC_CONTAINMENT_SAMPLE, document_shingle_sets, encoded_key_hash, joined_keys, key_hash,
+                   segment_keys)
+
+
+FORMAT = 2
+"""The layout of `PreparedBatch`: part of the digest of a cached batch (`cache.py`), so a cache
+written by code with another layout is not read back."""
 
 
 @dataclass
@@ -28,13 +34,15 @@ class PreparedBatch:
     seg_end: np.ndarray      # int32
     seg_words: np.ndarray    # int32, word count of the match key
     seg_key: np.ndarray      # uint64, hash of the match key
-    # distinct keys of the batch, first-seen order
-    keys: list[str]
+    # distinct keys of the batch, first-seen order: key i is the UTF-8 text
+    # key_text[key_offsets[i]:key_offsets[i+1]] (`keys()`: as strings)
+    key_text: np.ndarray     # uint8
+    key_offsets: np.ndarray  # int64, one more than the keys
     key_hash: np.ndarray     # uint64
     key_words: np.ndarray    # int32
-    key_sigs: np.ndarray     # (len(keys), num_perm) uint32, word shingles
+    key_sigs: np.ndarray     # (keys, num_perm) uint32, word shingles
     key_passages: ShingleSets  # exact word shingle sets of the keys of at least
-    # min_containment_words words (containment candidates); ids: positions in `keys`
+    # min_containment_words words (containment candidates); ids: positions of the keys
     key_template: np.ndarray  # uint64 template hash of each key's first occurrence, 0 if none
     extensions: list[tuple[int, int]]  # key hashes of segments of one article where one nearly
     # repeats the other (nearcopy.py)
@@ -46,6 +54,11 @@ class PreparedBatch:
     doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
     doc_size: np.ndarray     # int64, size of the signed (sampled) shingle set
     doc_len: np.ndarray      # int64, characters per document text
+
+    def keys(self) -> list[str]:
+        """The distinct keys as strings (the assembly stores them from their bytes)."""
+        view, bounds = memoryview(self.key_text), self.key_offsets.tolist()
+        return [str(view[a:b], "utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,10 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
             key_words.append(n)
         seg_id.append(k)
     keys = list(index)
-    hashes = np.array([key_hash(k) for k in keys], dtype=np.uint64)
+    encoded = [k.encode("utf-8") for k in keys]
+    hashes = np.array([encoded_key_hash(b) for b in encoded], dtype=np.uint64)
+    key_offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=key_offsets[1:])
     key_template = np.zeros(len(key_words), dtype=np.uint64)
     key_template[templated] = np.array(template_keys(template_texts), dtype=np.uint64)
     # The keys' word hashes, once: for the near copies and for the keys' shingles (a key of no
@@ -110,7 +126,7 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
         seg_doc=np.array(seg_doc, dtype=np.int32), seg_start=np.array(seg_start, dtype=np.int32),
         seg_end=np.array(seg_end, dtype=np.int32), seg_words=np.array(seg_words, dtype=np.int32),
         seg_key=hashes[np.array(seg_id, dtype=np.int64)],
-        keys=keys, key_hash=hashes,
+        key_text=np.frombuffer(b"".join(encoded), dtype=np.uint8), key_offsets=key_offsets, key_hash=hashes,
         key_words=np.array(key_words, dtype=np.int32), key_sigs=key_sigs,
         key_passages=key_sets.take(passages, ids=passages),
         key_template=key_template, extensions=extensions,

@@ -22,6 +22,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..model import Document
+from .utf8 import take_strings
 
 DOCUMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
                              ("title", pa.string()), ("text", pa.string())])
@@ -233,14 +234,26 @@ class TextStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._sink = pa.OSFile(str(path), "wb")
-        self._writer = ipc.new_file(self._sink, pa.schema([("key", pa.large_string())]))
+        self._writer = ipc.new_file(self._sink, pa.schema([("key", pa.string())]))  # a batch's keys: < 2 GB
         self._batch_starts: list[int] = [0]
         self.count = 0
 
     def append(self, keys: list[str]) -> None:
         if keys:
-            self._writer.write_batch(pa.record_batch([pa.array(keys, pa.large_string())], names=["key"]))
+            self._writer.write_batch(pa.record_batch([pa.array(keys, pa.string())], names=["key"]))
             self.count += len(keys)
+            self._batch_starts.append(self.count)
+
+    def append_encoded(self, data: np.ndarray, offsets: np.ndarray, rows: Sequence[int]) -> None:
+        """Append texts `rows` of UTF-8 texts given as one buffer (text i is
+        data[offsets[i]:offsets[i+1]]; offsets int64 from 0): no Python strings are made."""
+        if len(rows):
+            texts = pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets.astype(np.int32)),
+                                                pa.py_buffer(data))
+            if len(rows) < len(texts):
+                texts = take_strings(texts, rows)
+            self._writer.write_batch(pa.record_batch([texts], names=["key"]))
+            self.count += len(rows)
             self._batch_starts.append(self.count)
 
     def close(self) -> None:
@@ -285,7 +298,7 @@ def _read_keys(path: Path, batch_starts: list[int], uids: Sequence[int]) -> list
             b = int(batch_of[order[lo]])
             column = reader.get_batch(b).column(0)
             picked = order[lo:hi]
-            values = column.take(pa.array(uids[picked] - starts[b])).to_pylist()
+            values = take_strings(column, uids[picked] - starts[b]).to_pylist()
             for i, v in zip(picked.tolist(), values):
                 out[i] = v
     return out  # type: ignore[return-value]

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from ..model import ROLES, ClusterRecord, Corpus, Decisions
 from ..progress import track
 from .stores import RowGroupWriter
-from .utf8 import byte_positions, string_array, utf8_of
+from .utf8 import byte_positions, string_array, take_strings, utf8_of
 
 DOCUMENTS_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -120,7 +120,7 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
         byte_start, byte_end = at[0::2], at[1::2]
         seg_texts = string_array(data, byte_start, byte_end)
         represented = reps[np.searchsorted(reps, lo): np.searchsorted(reps, hi)]
-        for occ, text in zip(represented.tolist(), seg_texts.take(pa.array(represented - lo)).to_pylist()):
+        for occ, text in zip(represented.tolist(), take_strings(seg_texts, represented - lo).to_pylist()):
             for index in rep_segments[occ]:
                 cluster_texts[index] = text
         titles = table.column("title")
@@ -131,11 +131,11 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
         bounds = corpus.doc_offsets[first: last + 1] - lo
         dropped = ~kept
         segs_out.add(pa.Table.from_arrays([
-            table.column("doc_id").take(pa.array(seg_doc)),
+            take_strings(table.column("doc_id"), seg_doc),
             pa.array(corpus.occ_seg[lo:hi]), pa.array(starts), pa.array(ends.astype(np.int32)),
             seg_texts,
             _take(cluster_ids, dec.cluster[lo:hi]),
-            roles.take(pa.array(dec.role[lo:hi])),
+            take_strings(roles, dec.role[lo:hi]),
             pa.array(kept),
             _take(ids, dec.kept_doc[lo:hi]),
             pa.array(dec.kept_seg[lo:hi], mask=dec.kept_seg[lo:hi] < 0),
@@ -163,7 +163,7 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
 
 def _take(values: pa.Array, index: np.ndarray) -> pa.Array:
     """values[index], null where index is -1."""
-    return values.take(pa.array(index, mask=index < 0))
+    return take_strings(values, index)
 
 
 def _floats(values: np.ndarray) -> pa.Array:

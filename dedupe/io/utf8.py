@@ -78,11 +78,26 @@ def join_ranges(data: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.frombuffer(b"".join([view[a:b] for a, b in zip(lo.tolist(), hi.tolist())]), dtype=np.uint8)
 
 
+def take_strings(values: pa.Array | pa.ChunkedArray, index) -> pa.Array:
+    """values[index] of a string column, null where an index is negative: what `Array.take`
+    gives (with a masked index), built from byte ranges instead, as its pyarrow.compute costs
+    0.03 s to import in a run that needs nothing else of it."""
+    data, offsets = utf8_of(values)
+    index = np.asarray(index, dtype=np.int64)
+    missing = index < 0
+    if len(offsets) == 1:  # no values: every index is missing
+        lo = hi = np.zeros(len(index), dtype=np.int64)
+    else:
+        at = np.where(missing, 0, index)
+        lo, hi = offsets[at], np.where(missing, offsets[at], offsets[at + 1])
+    return string_array(data, lo, hi, valid=~missing if missing.any() else None)
+
+
 def string_array(data: np.ndarray, lo: np.ndarray, hi: np.ndarray, owner: np.ndarray | None = None,
-                 n: int | None = None) -> pa.Array:
+                 n: int | None = None, valid: np.ndarray | None = None) -> pa.Array:
     """A string array of byte ranges of `data`: one string per range, or, given `owner`
     (ascending), string j made of the ranges i with owner[i] == j, in order (n strings; a string
-    with no range is empty)."""
+    with no range is empty). `valid` (per string): False makes it null."""
     lengths = np.asarray(hi, dtype=np.int64) - lo
     if owner is None:
         per, n = lengths, len(lengths)
@@ -92,5 +107,6 @@ def string_array(data: np.ndarray, lo: np.ndarray, hi: np.ndarray, owner: np.nda
     np.cumsum(per, out=offsets[1:])
     if offsets[-1] >= 1 << 31:  # a batch is at most BATCH_WEIGHT characters, far below this
         raise ValueError("string_array: more than 2 GB of text in one array")
-    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(join_ranges(data, lo, hi))]
-    return pa.Array.from_buffers(pa.string(), n, buffers)
+    validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(join_ranges(data, lo, hi))]
+    return pa.Array.from_buffers(pa.string(), n, buffers, null_count=0 if valid is None else int(n - valid.sum()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -85,3 +86,19 @@ def test_where_batches_are_cut_does_not_change_the_output(tmp_path, monkeypatch)
                                                                      "clusters.parquet", "report.json")})
     assert staged == [2, 5]  # 5 articles: 3 + 2 by count, then one batch each by weight
     assert outputs[0] == outputs[1]
+
+
+def test_keys_appended_from_their_bytes_read_back_as_the_strings(tmp_path):
+    from dedupe.io.stores import TextStore
+
+    keys = ["caf\u00e9 au lait", "", "plain words", "\u4e2d\u6587 and more", "last"]
+    encoded = [k.encode("utf-8") for k in keys]
+    offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    store = TextStore(tmp_path / "keys.arrow")
+    store.append_encoded(data, offsets, [3, 0, 1])  # some of them, in the order given
+    store.append_encoded(data, offsets, range(len(keys)))  # all of them
+    store.append_encoded(data, offsets, [])
+    store.close()
+    assert store.count == 8
+    assert store.get(range(8)) == [keys[3], keys[0], keys[1]] + keys

@@ -91,3 +91,34 @@ def test_the_numpy_path_lists_character_starts_a_run_of_texts_at_a_time(monkeypa
         assert np.array_equal(byte_positions(data, offsets, n_chars, text, chars), expected), limit
     assert string_array(data, np.array([0, 2]), np.array([2, 5])).to_pylist() == \
         [data[0:2].tobytes().decode("utf-8", "replace"), data[2:5].tobytes().decode("utf-8", "replace")]
+
+
+def test_take_strings_is_arrows_take_with_missing_indices_as_nulls():
+    from dedupe.io.utf8 import take_strings
+
+    rng = np.random.default_rng(4)
+    values = pa.array(["", "caf\u00e9", "plain", "\u4e2d\u6587", "x" * 300] * 20).slice(3)  # an offset, too
+    for size in (0, 1, 50, 400):
+        index = rng.integers(-1, len(values), size)
+        want = values.take(pa.array(index, mask=index < 0))
+        got = take_strings(values, index)
+        assert got.equals(want) and got.null_count == want.null_count
+    assert take_strings(pa.array([], pa.string()), np.array([-1, -1])).to_pylist() == [None, None]
+    assert take_strings(pa.chunked_array([["a"], ["b", "c"]]), [2, 0]).to_pylist() == ["c", "a"]
+
+
+def test_a_run_does_not_import_pyarrow_compute(tmp_path):
+    """Importing pyarrow.compute costs 0.03 s (it builds 300 docstrings): a run on text files
+    or plain JSONL needs none of it."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "in").mkdir()
+    articles = [p.read_text("utf-8") for p in sorted(RAW.glob("*.txt"))]
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in articles))
+    code = (f"import sys, dedupe; dedupe.run({str(tmp_path / 'in')!r}, {str(tmp_path / 'out')!r}); "
+            f"dedupe.run({str(RAW)!r}, {str(tmp_path / 'out2')!r}); print('pyarrow.compute' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
