@@ -15,7 +15,7 @@ import xxhash
 from ..config import Config
 from ..sketch.sets import ShingleSets, char_shingle_sets, word_shingle_sets
 from ..text.normalize import match_keys
-from ..text.segment import spans
+from ..text.segment import line_segments, spans
 
 # Articles have thousands of character shingles: their signatures are taken over a consistent
 # 1-in-8 sample (a few hundred per article), and 1 in 32 feed the containment index.
@@ -36,13 +36,17 @@ def encoded_key_hash(key: bytes) -> int:
 def segment_keys(texts: Sequence[str], mode: str) -> tuple[list[int], list[int], list[int], list[str], list[int]]:
     """Per segment of the given articles, in order: (document index, start, end, match key,
     word count); the keys of all of them come from one `match_keys` call."""
-    seg_doc, seg_start, seg_end = [], [], []
-    for d, text in enumerate(texts):
-        for start, end in spans(text, mode):
-            seg_doc.append(d)
-            seg_start.append(start)
-            seg_end.append(end)
-    keys, counts = match_keys([texts[d][a:b] for d, a, b in zip(seg_doc, seg_start, seg_end)])
+    if mode == "line":
+        seg_doc, seg_start, seg_end, pieces = line_segments(texts)
+    else:
+        seg_doc, seg_start, seg_end = [], [], []
+        for d, text in enumerate(texts):
+            for start, end in spans(text, mode):
+                seg_doc.append(d)
+                seg_start.append(start)
+                seg_end.append(end)
+        pieces = [texts[d][a:b] for d, a, b in zip(seg_doc, seg_start, seg_end)]
+    keys, counts = match_keys(pieces)
     return seg_doc, seg_start, seg_end, keys, counts
 
 

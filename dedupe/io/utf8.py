@@ -72,7 +72,9 @@ def join_ranges(data: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     lengths = hi - lo
     total = int(lengths.sum())
     if kernels.use_compiled(total):
-        return kernels.copy_ranges(data, np.ascontiguousarray(lo, dtype=np.int64),
+        source = data.view()
+        source.flags.writeable = False  # read-only whatever the buffer: one signature for numba's JIT
+        return kernels.copy_ranges(source, np.ascontiguousarray(lo, dtype=np.int64),
                                    np.ascontiguousarray(hi, dtype=np.int64))
     view = memoryview(data)
     return np.frombuffer(b"".join([view[a:b] for a, b in zip(lo.tolist(), hi.tolist())]), dtype=np.uint8)

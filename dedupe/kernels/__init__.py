@@ -302,7 +302,7 @@ def ascii_words(buf: np.ndarray, offsets: np.ndarray) -> tuple[str, np.ndarray]:
     n = len(offsets) - 1
     out = np.empty(len(buf) + n, dtype=np.uint8)  # no text grows: one separator per text
     counts = np.zeros(n, dtype=np.int64)
-    used = _compiled().ascii_words(buf, offsets, ascii.LETTER, ascii.WORD, out, counts)
+    used = _compiled().ascii_words(buf, offsets, ascii.LETTER, ascii.WORD_LOWER, out, counts)
     return out[:used].tobytes().decode("ascii"), counts
 
 

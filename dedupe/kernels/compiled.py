@@ -78,13 +78,14 @@ def char_shingles(buf, offsets, table, salt, rate, scratch, out, out_offsets):
     return o
 
 @_jit
-def ascii_words(buf, offsets, letter, word, out, counts):
+def ascii_words(buf, offsets, letter, word_lower, out, counts):
     """`text.normalize.words` of each lower-cased ASCII text buf[offsets[s]:offsets[s+1]]: runs
     of [a-z0-9_], and a dotted abbreviation (letter, then "." + letter at least once, not
     followed by a word character) as one word without its dots; written joined by single
     spaces, texts separated by newlines. counts[s] = words of text s. Returns the bytes
-    written. `letter` and `word` are the byte classes ([A-Za-z], [A-Za-z0-9_]) as 256 booleans:
-    passed in, not built here, as building them costs most of the compile time."""
+    written. `letter` ([A-Za-z]) is a byte class as 256 booleans, `word_lower` maps a byte of
+    [A-Za-z0-9_] to its lower case and any other byte to 0: passed in, not built here, as
+    building them costs most of the compile time."""
     o = 0
     for s in range(offsets.shape[0] - 1):
         if s > 0:
@@ -93,34 +94,35 @@ def ascii_words(buf, offsets, letter, word, out, counts):
         p, hi = offsets[s], offsets[s + 1]
         c = 0
         while p < hi:
-            if not word[buf[p]]:
+            if word_lower[buf[p]] == 0:
                 p += 1
                 continue
             if c > 0:
                 out[o] = 32
                 o += 1
             c += 1
-            k = 0
-            q = p + 1
-            if letter[buf[p]]:
+            if p + 2 < hi and buf[p + 1] == 46 and letter[buf[p]] and letter[buf[p + 2]]:
+                k = 0
+                q = p + 1
                 while q + 1 < hi and buf[q] == 46 and letter[buf[q + 1]]:
                     k += 1
                     q += 2
-                if k > 0 and q < hi and word[buf[q]]:
+                if q < hi and word_lower[buf[q]] != 0:
                     k -= 1  # the regex backtracks one repetition: a "." follows instead
                     q -= 2
-            if k > 0:
-                for j in range(k + 1):
-                    ch = buf[p + 2 * j]
-                    out[o] = ch + 32 if ch <= 90 else ch
-                    o += 1
-                p = q
-            else:
-                while p < hi and word[buf[p]]:
-                    ch = buf[p]
-                    out[o] = ch + 32 if 65 <= ch <= 90 else ch
-                    o += 1
-                    p += 1
+                if k > 0:
+                    for j in range(k + 1):
+                        out[o] = word_lower[buf[p + 2 * j]]
+                        o += 1
+                    p = q
+                    continue
+            while p < hi:  # a plain word
+                ch = word_lower[buf[p]]
+                if ch == 0:
+                    break
+                out[o] = ch
+                o += 1
+                p += 1
         counts[s] = c
     return o
 

@@ -21,7 +21,7 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "minhash": ("void", ("uint32[::1]", "int64[::1]", "uint32[::1]", "uint32[::1]", "uint32[:, ::1]")),
     "char_shingles": ("int64", ("uint8[::1]", "int64[::1]", "uint64[:, ::1]", "uint64[::1]", "uint64",
                                 "uint64[::1]", "uint64[::1]", "int64[::1]")),
-    "ascii_words": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "boolean[::1]", "uint8[::1]",
+    "ascii_words": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "uint8[::1]", "uint8[::1]",
                               "int64[::1]")),
     "templates": ("int64", ("uint8[::1]", "int64[::1]", "boolean[::1]", "boolean[::1]", "boolean[::1]",
                             "uint8[::1]", "uint8[::1]", "int64[::1]", "int64[::1]")),

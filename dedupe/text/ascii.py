@@ -1,6 +1,6 @@
 """Byte classes of ASCII text as 256-entry tables, for the tokenisers that work on bytes (the
 compiled `kernels.ascii_words`, the array pass of `templates.template_keys`): what the regex
-`\\w` matches in ASCII ([A-Za-z0-9_]), letters, capitals, digits, and the lower-case map.
+`\\w` matches in ASCII ([A-Za-z0-9_]), letters, capitals, digits, and the lower-case maps.
 
 `ascii_words_only` tells which other texts those tokenisers take too: texts whose characters
 outside ASCII are all separators ("£5", "• Item", "© 2017"), read with those characters
@@ -16,6 +16,7 @@ LETTER = UPPER | ((_BYTE >= ord("a")) & (_BYTE <= ord("z")))
 DIGIT = (_BYTE >= ord("0")) & (_BYTE <= ord("9"))
 WORD = LETTER | DIGIT | (_BYTE == ord("_"))
 LOWER = np.where(UPPER, _BYTE + 32, _BYTE).astype(np.uint8)
+WORD_LOWER = np.where(WORD, LOWER, 0).astype(np.uint8)  # a word byte's lower case, 0 for the others
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")

@@ -232,8 +232,9 @@ def batch_link_ids(doc: Sequence[int], ids: Sequence[int], counts: Sequence[int]
     """`batch_links` with keys given by their positions in `table`, and returned so."""
     doc, ids, counts = _first_of_identical(doc, ids, counts)
     pieces: dict[int, list[int]] = {}
+    maybe = _may_hold_doubled(doc, ids, counts, table)
     for d, k, n in zip(doc, ids, counts):
-        if n >= MIN_PIECE_WORDS:
+        if n >= MIN_PIECE_WORDS and d in maybe:
             pieces.setdefault(d, []).append(k)
     doubled = []
     for article in pieces.values():
@@ -242,6 +243,32 @@ def batch_link_ids(doc: Sequence[int], ids: Sequence[int], counts: Sequence[int]
             position = {table.keys[k]: k for k in article}
             doubled += [(position[a], position[b]) for a, b in found]
     return near_copy_ids(doc, ids, counts, table) + doubled
+
+
+def _may_hold_doubled(doc: Sequence[int], ids: Sequence[int], counts: Sequence[int], table: KeyTable) -> set[int]:
+    """The articles that may hold a doubled paragraph (`_doubled`), by what one needs: a
+    paragraph of at least 2 * MIN_PIECE_WORDS words whose first word opens another of the
+    article's pieces (its head) and whose last word ends another (its tail). Array operations
+    over the batch; most articles have none, and skip `_doubled`."""
+    doc, ids, counts = (np.asarray(v, dtype=np.int64) for v in (doc, ids, counts))
+    ok = counts >= MIN_PIECE_WORDS
+    doc, ids, counts = doc[ok], ids[ok], counts[ok]
+    if len(doc) < 3:
+        return set()
+    _, first = np.unique(doc * len(table.keys) + ids, return_index=True)  # each article's pieces once
+    doc, ids, counts = doc[first], ids[first], counts[first]
+    opening, closing = table.words[table.offsets[ids]], table.words[table.offsets[ids + 1] - 1]
+
+    salt = doc.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # (wrapping) per article
+
+    def shared(word: np.ndarray) -> np.ndarray:
+        """Whether another piece of the same article has the same word there (or, rarely, a
+        piece elsewhere whose salted hash collides: that only sends an article to `_doubled`)."""
+        _, inverse, n = np.unique(word ^ salt, return_inverse=True, return_counts=True)
+        return n[inverse] >= 2
+
+    whole = (counts >= 2 * MIN_PIECE_WORDS) & shared(opening) & shared(closing)
+    return set(doc[whole].tolist())
 
 
 def _first_of_identical(doc: Sequence[int], keys: Sequence[int],

@@ -122,27 +122,28 @@ def match_keys(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     if not kernels.use_compiled(sum(map(len, texts))):
         pairs = [key_and_words(t) for t in texts]
         return [k for k, _ in pairs], [len(w) for _, w in pairs]
-    plain = [t if t.isascii() and "&" not in t and "`" not in t else _fold_forms(t) for t in texts]
     keys: list[str] = [""] * len(texts)
     counts = [0] * len(texts)
-    fast, ascii_texts = [], []
-    for i, t in enumerate(plain):
-        if t.isascii():
-            fast.append(i)
-            ascii_texts.append(t)
-        elif ascii_words_only(t):  # what remains outside ASCII only separates words ("£5")
-            fast.append(i)
-            ascii_texts.append(spaced(t))
-        else:  # letters outside ASCII remain: the regex path, from the folded text
-            keys[i], tokens = _key_of(_collapse(t))
-            counts[i] = len(tokens)
+    fast, ascii_texts = [], []  # the texts the compiled pass takes, as it reads them
+    for i, t in enumerate(texts):
+        if not (t.isascii() and "&" not in t and "`" not in t):
+            t = _fold_forms(t)
+            if not t.isascii():
+                if not ascii_words_only(t):  # letters outside ASCII remain: the regex path
+                    keys[i], tokens = _key_of(_collapse(t))
+                    counts[i] = len(tokens)
+                    continue
+                t = spaced(t)  # what remains outside ASCII only separates words ("£5")
+        fast.append(i)
+        ascii_texts.append(t)
     if fast:
-        joined = "".join(ascii_texts)
         offsets = np.zeros(len(fast) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in ascii_texts], out=offsets[1:])
-        words_of, n_words = kernels.ascii_words(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets)
+        words_of, n_words = kernels.ascii_words(np.frombuffer("".join(ascii_texts).encode("ascii"), dtype=np.uint8),
+                                                offsets)
         for i, key, n in zip(fast, words_of.split("\n"), n_words.tolist()):
-            keys[i], counts[i] = (key, n) if n else (_collapse(plain[i]), 0)
+            # a text of no words keys on its folded form (as `key_and_words`)
+            keys[i], counts[i] = (key, n) if n else (_collapse(_fold_forms(texts[i])), 0)
     return keys, counts
 
 

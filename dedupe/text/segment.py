@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Sequence
 
 _BLOCK_SEPARATOR = re.compile(r"\n[ \t\u00a0\u3000]*\n")
 
@@ -47,3 +47,25 @@ def _block_bounds(text: str) -> Iterator[tuple[int, int]]:
         yield start, match.start()
         start = match.end()
     yield start, len(text)
+
+
+def line_segments(texts: Sequence[str]) -> tuple[list[int], list[int], list[int], list[str]]:
+    """`spans(text, "line")` of every text, with the segments' texts: (text index, start, end,
+    segment) per segment, in order. One split per text, not a scan per character: the
+    prepare pass's segmentation."""
+    doc: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pieces: list[str] = []
+    for d, text in enumerate(texts):
+        pos = 0
+        for line in text.split("\n"):
+            piece = line.strip()  # the characters str.isspace() takes, as `spans` trims
+            if piece:
+                start = pos + len(line) - len(line.lstrip()) if line[0].isspace() else pos
+                doc.append(d)
+                starts.append(start)
+                ends.append(start + len(piece))
+                pieces.append(piece)
+            pos += len(line) + 1
+    return doc, starts, ends, pieces

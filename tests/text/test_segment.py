@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dedupe.text.segment import spans
+from tests.conftest import RAW
 
 ARTICLE = (
     "  Sessions met Russian envoy twice  \n"
@@ -95,3 +96,17 @@ def test_segment_keys_give_offsets_keys_and_word_counts():
         key_words = key_and_words(text[start:end])
         assert (key, n) == (key_words[0], len(key_words[1]))
     assert len(segment_keys([ARTICLE], "blank_line")[0]) == 4
+
+
+def test_line_segments_of_a_batch_are_the_line_spans_of_each_text():
+    import random
+
+    from dedupe.text.segment import line_segments
+
+    rng = random.Random(2)
+    alphabet = ["a", "b", " ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2028", "\x1c", "\u200b", "\u00e9"]
+    texts = ["", "\n", "  \n\t", "one\ntwo", "\u3000lead\u00a0 \n trail \n"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(2000)]
+    texts += [p.read_text("utf-8") for p in sorted(RAW.glob("*.txt"))]
+    want = [(d, a, b, t[a:b]) for d, t in enumerate(texts) for a, b in spans(t, "line")]
+    assert list(zip(*line_segments(texts))) == want
