@@ -18,8 +18,10 @@ representative article's id), so they do not depend on run order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,8 +34,7 @@ UNIQUE, FIRST, REPEAT, BOILERPLATE, SHARED = (role.code for role in
                                               (Role.UNIQUE, Role.FIRST, Role.REPEAT, Role.BOILERPLATE, Role.SHARED))
 
 
-@dataclass(frozen=True)
-class _Pending:
+class _Pending(NamedTuple):
     """A cluster before its id is known: the id derives from `source`, a representative uid's
     key (segment clusters) or the representative's doc_id (document clusters)."""
 
@@ -56,16 +57,19 @@ def decide(corpus: Corpus, seg: SegmentMatches, docs: DocumentMatches, config: C
     keys = iter(corpus.keys.get([p.source for p in pending if isinstance(p.source, int)]))
     ids = [stable_id("s", next(keys)) if isinstance(p.source, int) else stable_id("d", p.source)
            for p in pending]
-    clusters = []
-    members: dict[Level, list[int]] = {Level.SEGMENT: [], Level.DOCUMENT: []}
-    index_of: dict[Level, list[int]] = {Level.SEGMENT: [], Level.DOCUMENT: []}
-    for index, (cluster_id, p) in enumerate(sorted(zip(ids, pending), key=lambda item: item[0])):
-        members[p.fields[0]] += p.members
-        index_of[p.fields[0]] += [index] * len(p.members)
-        clusters.append(ClusterRecord(cluster_id, *p.fields))  # not dataclasses.replace: 10x slower
-    for level, target in ((Level.SEGMENT, dec.cluster), (Level.DOCUMENT, dec.doc_cluster)):
-        target[np.array(members[level], dtype=np.int64)] = np.array(index_of[level], dtype=np.int64)
-    return replace(dec, clusters=tuple(clusters))
+    order = sorted(range(len(pending)), key=ids.__getitem__)  # clusters in id order
+    clusters = tuple(ClusterRecord(ids[i], *pending[i].fields) for i in order)
+    index = np.empty(len(pending), dtype=np.int64)  # each pending cluster's place in `clusters`
+    index[order] = np.arange(len(pending))
+    sizes = np.fromiter((len(p.members) for p in pending), dtype=np.int64, count=len(pending))
+    member = np.fromiter(itertools.chain.from_iterable(p.members for p in pending), dtype=np.int64,
+                         count=int(sizes.sum()))
+    of_member = np.repeat(index, sizes)
+    document = np.repeat(np.fromiter((p.fields[0] is Level.DOCUMENT for p in pending), dtype=bool,
+                                     count=len(pending)), sizes)
+    dec.cluster[member[~document]] = of_member[~document]
+    dec.doc_cluster[member[document]] = of_member[document]
+    return replace(dec, clusters=clusters)
 
 
 def _decide_documents(corpus: Corpus, docs: DocumentMatches, config: Config, doc_ids: list[str],
