@@ -107,10 +107,11 @@ class RowGroupWriter:
             self._writer.close()
 
 
-STAGED = {"compression": "lz4", "use_dictionary": False, "write_statistics": False}
+STAGED = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 """How the staged documents are written: they are read whole three times (prepare, decide,
-write), and plain pages with LZ4 read 4x faster than Parquet's defaults (dictionaries and
-statistics of article texts buy nothing) at the same size."""
+write) and deleted after the run, so plain pages, uncompressed (dictionaries and statistics of
+article texts buy nothing). Against LZ4, measured on 19 MB of articles: written in 0.015 s
+instead of 0.058 s, read in 0.005 s instead of 0.028 s, for 1.5x the (temporary) disk."""
 
 BATCH_WEIGHT = 16 << 20
 """A staged row group (a batch of the passes) ends early when its texts weigh this much:
