@@ -34,6 +34,7 @@ from .prepare import EncodedTexts, PreparedBatch, prepare_batch, prepare_encoded
 log = logging.getLogger("dedupe")
 
 TASKS_PER_WORKER = 4  # partitions per worker, for an engine that takes paths (`partitions.py`)
+LAST_PIECES_PER_WORKER = 2  # pieces per worker of the last row group on a pool (`_prepared`)
 CONTAINMENT_SAMPLE_FROM = 100_000  # passages; larger runs estimate containment on a sample
 CONTAINMENT_SAMPLE_RATE = 4
 
@@ -146,14 +147,16 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
     if cache is None and pool > 1:
         # Batches go to the pool's processes as their UTF-8 bytes, cut from the staged column
         # (no Python strings here). A few row groups on a pool leave workers idle at the end:
-        # they are cut into pieces so that each worker gets about TASKS_PER_WORKER (a piece is
-        # prepared as a batch would be).
+        # they are cut into pieces so that each worker gets about TASKS_PER_WORKER, and the last
+        # into LAST_PIECES_PER_WORKER per worker, so the workers finish about together (a piece
+        # is prepared as a batch would be).
         pieces = max(1, -(-TASKS_PER_WORKER * pool // max(docs.row_groups, 1)))
         counts: deque[int] = deque()  # pieces of each row group sent, in order
 
         def cut(tables: Iterator[tuple[int, object]]) -> Iterator[EncodedTexts]:
-            for _, table in tables:
-                row_group = _encoded(table.column("text"), pieces)
+            for g, (_, table) in enumerate(tables):
+                last = g == docs.row_groups - 1
+                row_group = _encoded(table.column("text"), max(pieces, LAST_PIECES_PER_WORKER * pool) if last else pieces)
                 counts.append(len(row_group))
                 yield from row_group
 

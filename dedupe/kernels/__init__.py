@@ -99,7 +99,8 @@ def _forced() -> Iterator[None]:
         _thread.forced = False
 
 
-_ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday after the storm, "
+# Two short articles: a pass over them loads (and warms) what the prepare pass uses.
+SAMPLE_ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday after the storm, "
              "officials said, and will reopen next week.\nPhoto: Getty Images",
              "Council votes on the budget\nThe council voted 7-2 on Tuesday to approve the budget "
              "for next year.\nPhoto: Getty Images"]
@@ -126,7 +127,7 @@ def load_prepare_kernels() -> bool:
     with _forced():
         for load in _PREPARE_ORDER:
             load()
-        prepare_batch(_ARTICLES, Config())
+        prepare_batch(SAMPLE_ARTICLES, Config())
     return True
 
 
