@@ -28,7 +28,6 @@ from bisect import bisect_left, bisect_right
 from typing import Sequence
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 REPRINT_MIN_SHARE = 0.4
 """Candidate pairs: this share, minus `sketch.lsh.LSH_MARGIN`, of the shorter article's sampled
@@ -128,6 +127,8 @@ def _aligned(text: str, choices: list[str], at: int, lo: int, hi: int) -> bool:
     if hi - lo > MAX_CHOICES:
         lo = max(lo, min(at - MAX_CHOICES // 2, hi - MAX_CHOICES))
         hi = lo + MAX_CHOICES
+    from rapidfuzz import fuzz, process  # here: most runs align nothing, and it takes 7 ms to import
+
     near_lo, near_hi = max(lo, at - NEAREST_FIRST // 2), min(hi, at + NEAREST_FIRST // 2)
     for part in (choices[near_lo:near_hi], choices[lo:near_lo] + choices[near_hi:hi]):
         if part and process.extractOne(text, part, scorer=fuzz.ratio, processor=None,

@@ -70,8 +70,12 @@ def _fold_forms(text: str) -> str:
             text = text.replace("`", "'")
     else:
         # Fold before NFKC too: NFKC would otherwise decompose "\u00b4" to " \u0301" and "\u2033"
-        # to two primes before the table sees them; fold after it for what NFKC produces ("\ufe58").
-        text = _fold(unicodedata.normalize("NFKC", _fold(text)))
+        # to two primes before the table sees them; fold after it for what NFKC produces ("\ufe58"),
+        # which only a text NFKC changed can hold (folding twice changes nothing).
+        folded = _fold(text)
+        text = unicodedata.normalize("NFKC", folded)
+        if text != folded:
+            text = _fold(text)
     return text
 
 
