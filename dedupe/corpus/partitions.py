@@ -138,8 +138,8 @@ def _tables(b: PreparedBatch) -> dict[str, pa.Table]:
 
 def _key_array(b: PreparedBatch) -> pa.Array:
     """The batch's keys as an Arrow string column, from their bytes."""
-    return pa.LargeStringArray.from_buffers(len(b.key_offsets) - 1, pa.py_buffer(b.key_offsets),
-                                            pa.py_buffer(b.key_text)).cast(pa.string())
+    return pa.StringArray.from_buffers(len(b.key_offsets) - 1, pa.py_buffer(b.key_offsets.astype(np.int32)),
+                                       pa.py_buffer(b.key_text))
 
 
 def _encoded_keys(column) -> dict[str, np.ndarray]:

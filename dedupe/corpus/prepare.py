@@ -35,7 +35,7 @@ class PreparedBatch:
     seg_words: np.ndarray    # int32, word count of the match key
     seg_key: np.ndarray      # uint64, hash of the match key
     # distinct keys of the batch, first-seen order: key i is the UTF-8 text
-    # key_text[key_offsets[i]:key_offsets[i+1]] (`keys()`: as strings)
+    # key_text[key_offsets[i]:key_offsets[i+1]] (stored from these bytes, `TextStore.append_encoded`)
     key_text: np.ndarray     # uint8
     key_offsets: np.ndarray  # int64, one more than the keys
     key_hash: np.ndarray     # uint64
@@ -54,11 +54,6 @@ class PreparedBatch:
     doc_signed: np.ndarray   # bool, the sampled shingle set is not empty (the signature means something)
     doc_size: np.ndarray     # int64, size of the signed (sampled) shingle set
     doc_len: np.ndarray      # int64, characters per document text
-
-    def keys(self) -> list[str]:
-        """The distinct keys as strings (the assembly stores them from their bytes)."""
-        view, bounds = memoryview(self.key_text), self.key_offsets.tolist()
-        return [str(view[a:b], "utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 @dataclass(frozen=True)

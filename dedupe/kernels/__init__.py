@@ -101,9 +101,9 @@ def _forced() -> Iterator[None]:
 
 # Two short articles: a pass over them loads (and warms) what the prepare pass uses.
 SAMPLE_ARTICLES = ["Storm closes the coast road\nThe coast road was closed on Monday after the storm, "
-             "officials said, and will reopen next week.\nPhoto: Getty Images",
-             "Council votes on the budget\nThe council voted 7-2 on Tuesday to approve the budget "
-             "for next year.\nPhoto: Getty Images"]
+                   "officials said, and will reopen next week.\nPhoto: Getty Images",
+                   "Council votes on the budget\nThe council voted 7-2 on Tuesday to approve the budget "
+                   "for next year.\nPhoto: Getty Images"]
 
 
 def load_prepare_kernels() -> bool:
