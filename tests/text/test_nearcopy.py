@@ -187,3 +187,30 @@ def test_copies_of_an_article_in_a_batch_are_linked_once(monkeypatch):
     seg_doc, _, _, keys, counts = segment_keys([article] * 50 + [other] * 3 + [article], "line")
     assert sorted(set(nearcopy.batch_links(seg_doc, keys, counts))) == sorted(set(alone))
     assert len(alone) == 2 and len(calls) == 2 * once
+
+
+def test_the_doubled_paragraph_screen_keeps_every_article_that_holds_one():
+    """`batch_links` looks for doubled paragraphs only in articles its array screen keeps: on
+    random articles with glued paragraphs (and many that only look like they might hold one),
+    the batch gives exactly the links of each article alone."""
+    from dedupe.corpus.keys import segment_keys
+    from dedupe.text.nearcopy import batch_links
+
+    rng = random.Random(11)
+    vocab = "the a police said on tuesday city council vote road bridge night river mayor".split()
+    articles = []
+    for _ in range(300):
+        paragraphs = [" ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12)))
+                      for _ in range(rng.randint(2, 8))]
+        for _ in range(rng.randint(0, 2)):  # a paragraph glued from two others, anywhere
+            a, b = rng.sample(range(len(paragraphs)), 2) if len(paragraphs) > 1 else (0, 0)
+            paragraphs.insert(rng.randint(0, len(paragraphs)), f"{paragraphs[a]} {paragraphs[b]}")
+        articles.append("\n".join(paragraphs))
+    seg_doc, _, _, keys, counts = segment_keys(articles, "line")
+    near, doubled = [], []
+    for d in range(len(articles)):
+        article = [(k, k.split(" ")) for k, n, doc in zip(keys, counts, seg_doc) if doc == d and n]
+        near += near_copy_links(article)
+        doubled += doubled_links(article)
+    assert len(doubled) > 20  # the case has some (and the screen passes over about 40% of the articles)
+    assert sorted(set(batch_links(seg_doc, keys, counts))) == sorted(set(near + doubled))
