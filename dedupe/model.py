@@ -171,8 +171,8 @@ class SegmentMatches:
         return similarity if similarity >= threshold or (min(u, v), max(u, v)) in self.extensions else None
 
     def are_copies(self, us: np.ndarray, v: int, threshold: float) -> np.ndarray:
-        """Whether v is a copy of each u of `us` (`copy_similarity`), as array operations: one call for the hundreds of
-        copies that a page of chained lines keeps of one group."""
+        """Whether v is a copy of each u of `us` (`copy_similarity`), as array operations: one
+        call for the hundreds of copies that a page of chained lines keeps of one group."""
         import numpy as np
 
         us = np.asarray(us, dtype=np.int64)

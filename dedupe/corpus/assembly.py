@@ -156,7 +156,8 @@ def _prepared(stage: Path, docs: DocumentStore, config: Config, engine: Engine,
         def cut(tables: Iterator[tuple[int, object]]) -> Iterator[EncodedTexts]:
             for g, (_, table) in enumerate(tables):
                 last = g == docs.row_groups - 1
-                row_group = _encoded(table.column("text"), max(pieces, LAST_PIECES_PER_WORKER * pool) if last else pieces)
+                row_group = _encoded(table.column("text"), max(pieces, LAST_PIECES_PER_WORKER * pool) if last
+                                     else pieces)
                 counts.append(len(row_group))
                 yield from row_group
 

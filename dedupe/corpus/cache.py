@@ -3,9 +3,9 @@ again (segmenting, keys, templates, near copies and signatures: about half of a 
 
 `prepare.prepare_batch` is a pure function of the batch's texts and the config, so its result
 is stored under a digest of both (and of the library's version and the batch's layout) and read
-back instead of being computed. Nightly runs (`incremental`) stage the archive in read order: when the day's inputs
-sort after the earlier ones (dated folders), every earlier batch is found here; inputs that sort
-in between shift the batches after them, which are prepared again. A run keeps only the entries
+back instead of being computed. Nightly runs (`incremental`) stage the archive in read order:
+when the day's inputs sort after the earlier ones (dated folders), every earlier batch is found
+here; inputs that sort in between shift the batches after them, which are prepared again. A run keeps only the entries
 it used, so the cache holds what the current archive needs.
 """
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config
-from ..sketch.hashing import hash_words
+from ..sketch.hashing import hash_joined_words
 from ..sketch.sets import ShingleSets, word_hash_shingle_sets
 from ..text.nearcopy import KeyTable, batch_link_ids
 from ..text.templates import template_keys
@@ -108,7 +108,8 @@ def prepare_batch(texts: list[str], config: Config) -> PreparedBatch:
     key_template[templated] = np.array(template_keys(template_texts), dtype=np.uint64)
     # The keys' word hashes, once: for the near copies and for the keys' shingles (a key of no
     # words, a text of no word characters, has its words hashed as an empty text's: none).
-    table = KeyTable(keys, *hash_words([k if w else "" for k, w in zip(keys, key_words)]))
+    table = KeyTable(keys, *hash_joined_words(b"\n".join([b if w else b"" for b, w in zip(encoded, key_words)]),
+                                              len(keys)))
     hash_of = hashes.tolist()
     extensions = [(hash_of[a], hash_of[b]) for a, b in batch_link_ids(seg_doc, seg_id, seg_words, table)]
     doc_texts = joined_keys(len(texts), seg_doc, seg_keys, seg_words)

@@ -13,8 +13,7 @@ import os
 import sys
 
 from .. import kernels
-from ..config import Config
-from ..corpus import prepare
+from ..corpus import prepare  # noqa: F401
 
 
 def _imported_by_fork_server() -> bool:
@@ -32,9 +31,6 @@ if _imported_by_fork_server():
 kernels.own_process()  # the fork server and its workers run only the library
 try:
     kernels.load_prepare_kernels()
-    # One small batch, whatever the kernels: a first batch also imports what numpy and the pass
-    # import on first use (np.unique imports numpy.ma, 8 ms), here once instead of in each worker.
-    prepare.prepare_batch(kernels.SAMPLE_ARTICLES, Config())
 except Exception:  # noqa: BLE001  (the fork server must start anyway: workers load kernels themselves)
     pass
 if _imported_by_fork_server():

@@ -22,7 +22,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..model import Document
-from .utf8 import take_strings
+from .utf8 import take_strings, utf8_of
 
 DOCUMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()),
                              ("title", pa.string()), ("text", pa.string())])
@@ -126,8 +126,6 @@ def text_weights(table: pa.Table) -> np.ndarray:
     """The weight of each staged document (`BATCH_WEIGHT`) of a table: `weights_of` its texts,
     counted in their UTF-8 bytes (a character is a byte that is not a continuation byte,
     10xxxxxx), with no Python string made."""
-    from .utf8 import utf8_of
-
     data, offsets = utf8_of(table.column("text"))
     breaks = np.flatnonzero(data == 10)
     continuation = np.flatnonzero((data & 0xC0) == 0x80)
@@ -240,10 +238,7 @@ class TextStore:
         self.count = 0
 
     def append(self, keys: list[str]) -> None:
-        if keys:
-            self._writer.write_batch(pa.record_batch([pa.array(keys, pa.string())], names=["key"]))
-            self.count += len(keys)
-            self._batch_starts.append(self.count)
+        self._write(pa.array(keys, pa.string()))
 
     def append_encoded(self, data: np.ndarray, offsets: np.ndarray, rows: Sequence[int]) -> None:
         """Append texts `rows` of UTF-8 texts given as one buffer (text i is
@@ -251,10 +246,12 @@ class TextStore:
         if len(rows):
             texts = pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets.astype(np.int32)),
                                                 pa.py_buffer(data))
-            if len(rows) < len(texts):
-                texts = take_strings(texts, rows)
-            self._writer.write_batch(pa.record_batch([texts], names=["key"]))
-            self.count += len(rows)
+            self._write(texts if len(rows) == len(texts) else take_strings(texts, rows))
+
+    def _write(self, keys: pa.Array) -> None:
+        if len(keys):
+            self._writer.write_batch(pa.record_batch([keys], names=["key"]))
+            self.count += len(keys)
             self._batch_starts.append(self.count)
 
     def close(self) -> None:

@@ -89,8 +89,9 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
     cluster's text (its representative segment, or the representative article's title), aligned
     with `dec.clusters`.
 
-    Columns come from the decision arrays as Arrow arrays (ids looked up with `take`, -1 as
-    null), the texts from byte ranges of the staged texts (`cleaned_ranges`, `utf8.py`)."""
+    Columns come from the decision arrays as Arrow arrays (ids looked up with
+    `utf8.take_strings`, -1 as null), the texts from byte ranges of the staged texts
+    (`cleaned_ranges`, `utf8.py`)."""
     docs_out = RowGroupWriter(stage / "documents.parquet", DOCUMENTS_SCHEMA, DOCUMENT_ROWS, "zstd")
     segs_out = RowGroupWriter(stage / "segments.parquet", SEGMENTS_SCHEMA, SEGMENT_ROWS, "zstd")
     ids = pa.array(doc_ids, pa.string())
@@ -134,19 +135,19 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
             take_strings(table.column("doc_id"), seg_doc),
             pa.array(corpus.occ_seg[lo:hi]), pa.array(starts), pa.array(ends.astype(np.int32)),
             seg_texts,
-            _take(cluster_ids, dec.cluster[lo:hi]),
+            take_strings(cluster_ids, dec.cluster[lo:hi]),
             take_strings(roles, dec.role[lo:hi]),
             pa.array(kept),
-            _take(ids, dec.kept_doc[lo:hi]),
+            take_strings(ids, dec.kept_doc[lo:hi]),
             pa.array(dec.kept_seg[lo:hi], mask=dec.kept_seg[lo:hi] < 0),
             _floats(dec.similarity[lo:hi]),
         ], schema=SEGMENTS_SCHEMA))
         docs_out.add(pa.Table.from_arrays([
             table.column("doc_id"), table.column("source"), titles,
             string_array(data, *cleaned_ranges(seg_doc, byte_start, byte_end, kept), n=last - first),
-            _take(cluster_ids, dec.doc_cluster[first:last]),
+            take_strings(cluster_ids, dec.doc_cluster[first:last]),
             pa.array(dec.doc_kept[first:last]),
-            _take(ids, dec.duplicate_of[first:last]),
+            take_strings(ids, dec.duplicate_of[first:last]),
             _floats(dec.doc_similarity[first:last]),
             pa.array(np.diff(bounds).astype(np.int32)),
             pa.array(np.bincount(seg_doc[dropped], minlength=last - first).astype(np.int32)),
@@ -159,11 +160,6 @@ def write_outputs(stage: Path, corpus: Corpus, dec: Decisions, doc_ids: list[str
     docs_out.close()
     segs_out.close()
     return cluster_texts
-
-
-def _take(values: pa.Array, index: np.ndarray) -> pa.Array:
-    """values[index], null where index is -1."""
-    return take_strings(values, index)
 
 
 def _floats(values: np.ndarray) -> pa.Array:

@@ -75,10 +75,16 @@ def hash_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     The texts are joined into one UTF-8 buffer and split and hashed there (numpy, or one
     compiled loop for large batches): no per-word Python objects.
     """
-    buf = np.frombuffer("\n".join(texts).encode("utf-8"), dtype=np.uint8)
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    return hash_joined_words("\n".join(texts).encode("utf-8"), len(texts))
+
+
+def hash_joined_words(joined: bytes, n_texts: int) -> tuple[np.ndarray, np.ndarray]:
+    """`hash_words` of `n_texts` texts given as their UTF-8 bytes joined by newlines (for a
+    caller that has the bytes already)."""
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    offsets = np.zeros(n_texts + 1, dtype=np.int64)
     if kernels.use_compiled(len(buf) // 6):  # about one word per six bytes
-        counts = np.zeros(len(texts), dtype=np.int64)
+        counts = np.zeros(n_texts, dtype=np.int64)
         out = np.empty(len(buf) // 2 + 1, dtype=np.uint64)
         used = kernels.hash_words(buf, counts, out)
         np.cumsum(counts, out=offsets[1:])
@@ -94,5 +100,5 @@ def hash_words(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         h[active] = (h[active] ^ buf[starts[active] + j]) * FNV_PRIME
     h = fmix64(h)
     text_of = np.cumsum(buf == 0x0A)[starts] if len(starts) else starts
-    np.cumsum(np.bincount(text_of, minlength=len(texts)), out=offsets[1:])
+    np.cumsum(np.bincount(text_of, minlength=n_texts), out=offsets[1:])
     return h, offsets
